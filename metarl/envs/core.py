@@ -1,0 +1,257 @@
+"""The shared mechanism behind every cheap family: batched dynamics, a single env and a vector env.
+
+A family implements :class:`BatchDynamics` once, in array operations over a leading sub-env axis.
+:class:`MetaEnv` runs it with one sub-env as a plain ``gymnasium.Env``; :class:`MetaVectorEnv` runs it
+with ``num_envs`` sub-envs, each holding its own task, as a native ``gymnasium.vector.VectorEnv``.
+Because both run the same code on the same per-sub-env random streams, a vector env seeded with
+``seed`` reproduces single envs seeded with ``seed, seed + 1, ...`` exactly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
+from metarl.tasks import Task, TaskDistribution
+
+__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv"]
+
+
+class BatchDynamics(ABC):
+    """Physics, rewards and task parameters of one family for ``num_envs`` sub-envs.
+
+    Subclasses set the class attributes, build their task distribution and spaces in ``__init__``
+    and implement :meth:`reset`, :meth:`step` and :meth:`observe` as array operations. Task parameter
+    values are available as ``self.params[name]`` with shape ``(num_envs, *param_shape)``; random
+    numbers come from ``self.rng`` (one stream per sub-env).
+    """
+
+    family: ClassVar[str]
+    """Family name recorded in its tasks."""
+    varies: ClassVar[str]
+    """What the task changes, for the family table (e.g. ``"goal position"``)."""
+    reference: ClassVar[str]
+    """Paper the family's setting follows."""
+    horizon: ClassVar[int]
+    """Default episode length (``max_episode_steps`` of the registered id)."""
+
+    task_distribution: TaskDistribution
+    single_observation_space: gym.spaces.Space
+    single_action_space: gym.spaces.Space
+
+    def __init__(self, num_envs: int):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        self.num_envs = int(num_envs)
+        self.rng = StreamRNG(self.num_envs)
+        self.params: dict[str, np.ndarray] = {}
+
+    def set_tasks(self, tasks: Sequence[Task], index: np.ndarray | slice = slice(None)) -> None:
+        """Write the parameters of already validated ``tasks`` into sub-envs ``index``."""
+        for name, parameter in self.task_distribution.parameters.items():
+            if name not in self.params:
+                self.params[name] = np.zeros((self.num_envs, *parameter.shape))
+            self.params[name][index] = np.stack([t.params[name] for t in tasks])
+
+    @abstractmethod
+    def reset(self, index: np.ndarray) -> None:
+        """Draw initial states for the sub-envs in ``index`` (an int array)."""
+
+    @abstractmethod
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance every sub-env by one step; return ``(reward, terminated)``, each ``(num_envs,)``."""
+
+    @abstractmethod
+    def observe(self) -> np.ndarray:
+        """Observations of every sub-env, ``(num_envs, *obs_shape)``, in the space's dtype."""
+
+
+def _check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"reset options must be a dict, got {type(options).__name__}: {options!r}")
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}; allowed: {sorted(allowed)}")
+    return dict(options)
+
+
+class MetaEnv(gym.Env):
+    """A single environment of a family: one sub-env of its :class:`BatchDynamics`.
+
+    The current task is ``env.unwrapped.task``; ``reset(options={"task": task})`` or ``set_task``
+    switch it (the new task holds from that reset on). ``info["task_id"]`` identifies it. The task
+    is hidden from observations (wrap in :class:`metarl.envs.wrappers.TaskObservation` to show it).
+    """
+
+    dynamics_class: ClassVar[type[BatchDynamics]]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+
+    def __init__(self, task: Task | None = None, render_mode: str | None = None, **config: Any):
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None")
+        self._dynamics = self.dynamics_class(1, **config)
+        self.observation_space = self._dynamics.single_observation_space
+        self.action_space = self._dynamics.single_action_space
+        self.task_distribution: TaskDistribution = self._dynamics.task_distribution
+        self._task = self.task_distribution.default_task()
+        self._stream_keyed = False
+        self.set_task(self._task if task is None else task)
+
+    @property
+    def task(self) -> Task:
+        """The task the env currently runs."""
+        return self._task
+
+    def set_task(self, task: Task) -> None:
+        """Switch to ``task`` (validated against ``task_distribution``); takes effect at once."""
+        self._task = self.task_distribution.validate(task)
+        self._dynamics.set_tasks([self._task])
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = _check_options(options, {"task"})
+        if "task" in options:
+            self.set_task(options["task"])
+        if seed is not None or not self._stream_keyed:
+            self._dynamics.rng.seed(slice(None), key_from_generator(self.np_random))
+            self._stream_keyed = True
+        self._dynamics.reset(np.zeros(1, dtype=np.intp))
+        return self._dynamics.observe()[0], {"task_id": self._task.id}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        batched = np.asarray(action, dtype=self.action_space.dtype)[None]
+        if batched.shape[1:] != self.action_space.shape:
+            raise ValueError(
+                f"action must have shape {self.action_space.shape}, got {np.shape(action)}: {action!r}"
+            )
+        reward, terminated = self._dynamics.step(batched)
+        obs = self._dynamics.observe()[0]
+        return obs, float(reward[0]), bool(terminated[0]), False, {"task_id": self._task.id}
+
+
+class MetaVectorEnv(VectorEnv):
+    """A native vector env of a family: every sub-env holds its own task, all step in one array op.
+
+    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env) or :meth:`set_tasks`.
+    Episodes are truncated after ``max_episode_steps``; finished sub-envs reset on the next step
+    (Gymnasium's ``AutoresetMode.NEXT_STEP``), keeping their task. Seeded with ``seed``, sub-env
+    ``i`` reproduces the single env seeded with ``seed + i`` under the same actions.
+    """
+
+    dynamics_class: ClassVar[type[BatchDynamics]]
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": [],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        tasks: Sequence[Task] | None = None,
+        render_mode: str | None = None,
+        **config: Any,
+    ):
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None")
+        self._dynamics = self.dynamics_class(num_envs, **config)
+        self.num_envs = self._dynamics.num_envs
+        if max_episode_steps is None:
+            max_episode_steps = self._dynamics.horizon
+        if (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int)
+            or (max_episode_steps < 1)
+        ):
+            raise ValueError(f"max_episode_steps must be a positive int, got {max_episode_steps!r}")
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = None
+        self.single_observation_space = self._dynamics.single_observation_space
+        self.single_action_space = self._dynamics.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.task_distribution: TaskDistribution = self._dynamics.task_distribution
+        self._steps = np.zeros(self.num_envs, dtype=np.int64)
+        self._prev_done = np.zeros(self.num_envs, dtype=bool)
+        self._stream_keyed = False
+        self.set_tasks(
+            [self.task_distribution.default_task()] * self.num_envs if tasks is None else tasks
+        )
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The task of each sub-env."""
+        return self._tasks
+
+    def set_tasks(self, tasks: Sequence[Task]) -> None:
+        """Give sub-env ``i`` the task ``tasks[i]``; takes effect at once (call ``reset`` next)."""
+        if isinstance(tasks, Task) or not isinstance(tasks, Sequence):
+            raise TypeError(
+                f"tasks must be a sequence of {self.num_envs} metarl.Task, got {type(tasks).__name__}"
+            )
+        if len(tasks) != self.num_envs:
+            raise ValueError(f"need one task per sub-env ({self.num_envs}), got {len(tasks)}")
+        self._tasks = tuple(self.task_distribution.validate(t) for t in tasks)
+        self._dynamics.set_tasks(self._tasks)
+        task_ids = np.array([t.id for t in self._tasks], dtype=object)
+        task_ids.setflags(write=False)
+        self._info = {"task_id": task_ids, "_task_id": np.ones(self.num_envs, dtype=bool)}
+
+    def _stream_keys(self, seed: int | Sequence[int] | None) -> np.ndarray:
+        if seed is None:
+            return np.array([key_from_generator(self.np_random) for _ in range(self.num_envs)])
+        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"need one seed per sub-env ({self.num_envs}), got {len(seeds)}")
+        return np.array([key_from_seed(s) for s in seeds])
+
+    def reset(
+        self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed if isinstance(seed, int) or seed is None else seed[0])
+        options = _check_options(options, {"tasks"})
+        if "tasks" in options:
+            self.set_tasks(options["tasks"])
+        if seed is not None or not self._stream_keyed:
+            self._dynamics.rng.seed(slice(None), self._stream_keys(seed))
+            self._stream_keyed = True
+        self._dynamics.reset(np.arange(self.num_envs))
+        self._steps[:] = 0
+        self._prev_done[:] = False
+        return self._dynamics.observe(), dict(self._info)
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = np.asarray(actions, dtype=self.single_action_space.dtype)
+        if actions.shape != self.action_space.shape:
+            raise ValueError(
+                f"actions must have shape {self.action_space.shape}, got {actions.shape}"
+            )
+        restarting = np.flatnonzero(self._prev_done)
+        # Sub-envs that finished last step are stepped with the rest (one array op) but their
+        # random streams are rewound and their state is redrawn, as if they had only been reset.
+        counters = self._dynamics.rng.counters[restarting]
+        reward, terminated = self._dynamics.step(actions)
+        self._steps += 1
+        truncated = self._steps >= self.max_episode_steps
+        if restarting.size:
+            self._dynamics.rng.counters[restarting] = counters
+            self._dynamics.reset(restarting)
+            self._steps[restarting] = 0
+            reward[restarting] = 0.0
+            terminated[restarting] = False
+            truncated[restarting] = False
+        self._prev_done = terminated | truncated
+        return self._dynamics.observe(), reward, terminated, truncated, dict(self._info)

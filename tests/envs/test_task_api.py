@@ -1,0 +1,133 @@
+"""The env side of the task API: task switching, hidden tasks, clear errors on bad input."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from metarl import Task
+from metarl.envs import registered_ids
+
+
+@pytest.mark.parametrize("env_id", registered_ids())
+def test_reset_with_task_switches_task_and_reports_its_id(env_id):
+    env = gym.make(env_id)
+    distribution = env.unwrapped.task_distribution
+    task = distribution.split("train").sample(1, seed=0)[0]
+    _, info = env.reset(seed=0, options={"task": task})
+    assert env.unwrapped.task == task and info["task_id"] == task.id
+    other = distribution.split("test").tasks[0]
+    env.unwrapped.set_task(other)
+    _, info = env.reset()
+    assert info["task_id"] == other.id
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert info["task_id"] == other.id
+
+
+@pytest.mark.parametrize("env_id", registered_ids())
+def test_task_is_hidden_from_observations(env_id):
+    """Two tasks give the same first observation: nothing of the task leaks into it."""
+    env = gym.make(env_id)
+    a, b = env.unwrapped.task_distribution.split("test").tasks[:2]
+    obs_a, _ = env.reset(seed=3, options={"task": a})
+    obs_b, _ = env.reset(seed=3, options={"task": b})
+    np.testing.assert_array_equal(obs_a, obs_b)
+
+
+def test_tasks_change_the_dynamics():
+    env = gym.make("metarl/CartPole-v0")
+    dist = env.unwrapped.task_distribution
+    traces = []
+    for task in (dist.task(masspole=0.05), dist.task(masspole=0.15)):
+        env.reset(seed=0, options={"task": task})
+        traces.append([env.step(1)[0] for _ in range(5)])
+    assert not np.allclose(traces[0], traces[1])
+
+
+def test_bad_reset_options_raise_clear_errors():
+    env = gym.make("metarl/Navigation2D-v0")
+    with pytest.raises(TypeError, match="expected a metarl.Task.*dict"):
+        env.reset(options={"task": {"goal": [0.1, 0.1]}})
+    with pytest.raises(
+        ValueError, match=r"unknown reset option\(s\) \['goal'\].*allowed: \['task'\]"
+    ):
+        env.reset(options={"goal": [0.1, 0.1]})
+    with pytest.raises(ValueError, match="family 'CartPole'.*'Navigation2D'"):
+        cart = gym.make("metarl/CartPole-v0").unwrapped.task
+        env.reset(options={"task": cart})
+    with pytest.raises(ValueError, match=r"'goal'.*\[-1, 1\]"):
+        env.reset(options={"task": Task("Navigation2D", {"goal": [3.0, 0.0]})})
+    with pytest.raises(ValueError, match=r"shape \(2,\).*\(3,\)"):
+        env.reset(options={"task": Task("Navigation2D", {"goal": [0.1, 0.0, 0.0]})})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['mass'\]"):
+        env.reset(options={"task": Task("Navigation2D", {"goal": [0.1, 0.0], "mass": 1.0})})
+    # The env still works with its previous task after every rejected input.
+    env.reset(seed=0)
+    assert env.unwrapped.task == env.unwrapped.task_distribution.default_task()
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="reward_type.*'dense', 'sparse'.*'shaped'"):
+        gym.make("metarl/Navigation2D-v0", reward_type="shaped")
+    with pytest.raises(ValueError, match="num_arms must be an int >= 2, got 1"):
+        gym.make("metarl/Bandit-v0", num_arms=1)
+    with pytest.raises(gym.error.Error):
+        gym.make("metarl/NoSuchFamily-v0")
+
+
+def test_vector_env_bad_inputs():
+    envs = gym.make_vec("metarl/Navigation2D-v0", num_envs=4)
+    tasks = envs.unwrapped.task_distribution.split("test").tasks
+    with pytest.raises(ValueError, match=r"one task per sub-env \(4\), got 3"):
+        envs.reset(options={"tasks": list(tasks[:3])})
+    with pytest.raises(TypeError, match="sequence of 4 metarl.Task"):
+        envs.reset(options={"tasks": tasks[0]})
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['task'\]"):
+        envs.reset(options={"task": tasks[0]})
+    envs.reset(seed=0, options={"tasks": list(tasks[:4])})
+    with pytest.raises(ValueError, match=r"actions must have shape \(4, 2\), got \(2,\)"):
+        envs.step(np.zeros(2))
+
+
+def test_sparse_navigation_rewards_only_near_the_goal():
+    env = gym.make("metarl/Navigation2DSparse-v0")
+    task = env.unwrapped.task_distribution.task(goal=(0.3, 0.0))
+    env.reset(seed=0, options={"task": task})
+    rewards = [env.step(np.array([0.1, 0.0], dtype=np.float32))[1] for _ in range(3)]
+    # distances after each step: 0.2, 0.1, 0.0 -> inside radius 0.2: 1 - d
+    np.testing.assert_allclose(rewards, [0.8, 0.9, 1.0], atol=1e-6)
+    env.reset(options={"task": task})
+    assert env.step(np.array([-0.1, 0.0], dtype=np.float32))[1] == 0.0
+
+
+def test_navigation_terminates_at_the_goal():
+    env = gym.make("metarl/Navigation2D-v0")
+    task = env.unwrapped.task_distribution.task(goal=(0.2, -0.1))
+    env.reset(seed=0, options={"task": task})
+    _, reward, terminated, _, _ = env.step(np.array([0.1, -0.1], dtype=np.float32))
+    assert not terminated and reward == pytest.approx(-0.1, abs=1e-6)
+    _, reward, terminated, _, _ = env.step(np.array([0.1, 0.05], dtype=np.float32))
+    assert terminated is False or reward == pytest.approx(-0.05, abs=1e-6)
+    _, reward, terminated, _, _ = env.step(np.array([0.0, -0.05], dtype=np.float32))
+    assert terminated and reward == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bandit_pays_arm_means():
+    envs = gym.make_vec("metarl/Bandit-v0", num_envs=4000)
+    task = envs.unwrapped.task_distribution.task(arm_means=[0.1, 0.3, 0.5, 0.7, 0.9])
+    envs.reset(seed=0, options={"tasks": [task] * 4000})
+    arms = np.arange(4000) % 5
+    rewards = np.mean([envs.step(arms)[1] for _ in range(5)], axis=0)
+    means = [rewards[arms == k].mean() for k in range(5)]
+    np.testing.assert_allclose(means, [0.1, 0.3, 0.5, 0.7, 0.9], atol=0.03)
+
+
+def test_tabular_mdp_follows_its_transitions_and_reward_means():
+    envs = gym.make_vec("metarl/TabularMDP-v0", num_envs=5000)
+    task = envs.unwrapped.task_distribution.sample(1, seed=4)[0]
+    envs.reset(seed=0, options={"tasks": [task] * 5000})
+    obs, reward, *_ = envs.step(np.full(5000, 2))
+    next_state = obs.argmax(axis=1)
+    frequencies = np.bincount(next_state, minlength=10) / 5000
+    np.testing.assert_allclose(frequencies, task["transitions"][0, 2], atol=0.025)
+    assert reward.mean() == pytest.approx(task["reward_means"][0, 2], abs=0.05)
+    assert reward.std() == pytest.approx(1.0, abs=0.05)

@@ -1,0 +1,131 @@
+import json
+
+import numpy as np
+import pytest
+
+from metarl.tasks import (
+    Dirichlet,
+    Normal,
+    Task,
+    TaskDistribution,
+    Uniform,
+    tasks_from_json,
+    tasks_to_json,
+)
+
+
+@pytest.fixture
+def dist() -> TaskDistribution:
+    return TaskDistribution(
+        "Toy",
+        [
+            Uniform("speed", 0.0, 2.0, default=1.0, ood=(0.0, 3.0)),
+            Uniform("goal", -0.5, 0.5, shape=(2,), default=(0.1, 0.2), ood=(-1.0, 1.0)),
+        ],
+    )
+
+
+def test_task_is_immutable_hashable_and_round_trips_json_exactly(dist):
+    tasks = dist.sample(20, seed=3)
+    restored = tasks_from_json(json.dumps(json.loads(tasks_to_json(tasks))))
+    assert restored == tasks
+    assert [t.id for t in restored] == [t.id for t in tasks]
+    assert {hash(t) for t in restored} == {hash(t) for t in tasks}
+    assert len(set(tasks)) == 20
+    with pytest.raises(ValueError, match="read-only"):
+        tasks[0].params["goal"][0] = 1.0
+    with pytest.raises(TypeError):
+        tasks[0].params["speed"] = np.array(1.0)
+    assert tasks[0].family == "Toy"
+
+
+def test_task_equality_ignores_signed_zero_and_id_is_stable():
+    a = Task("Toy", {"x": 0.0, "v": [1.5, -2.0]})
+    b = Task("Toy", {"v": [1.5, -2.0], "x": -0.0})
+    assert a == b and hash(a) == hash(b) and a.id == b.id
+    # The id is a digest of the values: pinned so it is the same on every machine and version.
+    assert a.id == Task.from_dict(a.to_dict()).id
+    assert Task("Other", {"x": 0.0, "v": [1.5, -2.0]}) != a
+
+
+def test_sample_is_deterministic_for_a_seed(dist):
+    assert dist.sample(5, seed=1) == dist.sample(5, seed=1)
+    assert dist.sample(5, seed=1) != dist.sample(5, seed=2)
+    values = np.array([t["speed"] for t in dist.sample(2000, seed=0)])
+    assert 0.0 <= values.min() and values.max() <= 2.0
+    assert abs(values.mean() - 1.0) < 0.05
+
+
+def test_splits_are_fixed_disjoint_and_ood_lies_outside(dist):
+    test = dist.split("test")
+    assert dist.split("test") is test
+    assert len(test.tasks) == 40
+    # the same sets from a fresh distribution object (as on another machine)
+    fresh = TaskDistribution("Toy", list(dist.parameters.values()))
+    assert fresh.split("test").tasks == test.tasks
+    ood = dist.split("test-ood").tasks
+    assert len(ood) == 40
+    for task in ood:
+        inside = 0.0 <= task["speed"] <= 2.0 and np.all(np.abs(task["goal"]) <= 0.5)
+        assert not inside
+    held_out = set(test.tasks) | set(ood)
+    train = dist.split("train")
+    assert not held_out & set(train.sample(5000, seed=0))
+    assert train.split("test") is test
+
+
+def test_train_split_rejects_test_tasks_even_when_they_would_be_drawn():
+    # A one-point distribution: every draw equals the single test task, so train must reject all.
+    class Constant(Uniform):
+        def sample(self, rng, n):
+            return np.full((n, *self.shape), 0.5)
+
+    dist = TaskDistribution("Tiny", [Constant("p", 0.0, 1.0, default=0.5)], num_test=1)
+    with pytest.raises(RuntimeError, match="excluded"):
+        dist.split("train").sample(1, seed=0)
+
+
+def test_finite_split_sampling(dist):
+    test = dist.split("test")
+    drawn = test.sample(40, seed=0)
+    assert set(drawn) == set(test.tasks)
+    with pytest.raises(ValueError, match="holds 40 tasks"):
+        test.sample(41)
+
+
+def test_validate_names_bad_values(dist):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['mass'\].*allowed"):
+        dist.task(mass=1.0)
+    with pytest.raises(ValueError, match=r"'speed'.*\[0, 3\].*4\.5"):
+        dist.task(speed=4.5)
+    with pytest.raises(ValueError, match=r"'goal'.*shape \(2,\).*\(3,\)"):
+        dist.task(goal=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="finite"):
+        dist.task(speed=float("nan"))
+    with pytest.raises(TypeError, match="numeric"):
+        dist.task(speed="fast")
+    with pytest.raises(TypeError, match="expected a metarl.Task"):
+        dist.validate({"speed": 1.0})
+    with pytest.raises(ValueError, match="family 'Other'"):
+        dist.validate(Task("Other", {"speed": 1.0, "goal": [0, 0]}))
+    with pytest.raises(ValueError, match=r"lacks parameter\(s\) \['goal'\]"):
+        dist.validate(Task("Toy", {"speed": 1.0}))
+    with pytest.raises(ValueError, match="unknown split 'valid'.*allowed"):
+        dist.split("valid")
+    with pytest.raises(ValueError, match="n must be"):
+        dist.sample(-1)
+
+
+def test_families_without_outside_have_no_ood_split():
+    dist = TaskDistribution("N", [Normal("r", 1.0, 1.0, shape=(3,))])
+    assert dist.split_names == ("train", "test")
+    with pytest.raises(ValueError, match="allowed: \\['train', 'test'\\]"):
+        dist.split("test-ood")
+
+
+def test_dirichlet_validation():
+    dist = TaskDistribution("D", [Dirichlet("p", (2, 3))])
+    rows = dist.sample(3, seed=0)[0]["p"]
+    np.testing.assert_allclose(rows.sum(-1), 1.0)
+    with pytest.raises(ValueError, match="summing to 1"):
+        dist.task(p=[[0.5, 0.5, 0.5], [1, 0, 0]])
