@@ -16,6 +16,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -54,15 +55,15 @@ def bench_env_steps(min_seconds: float) -> dict[str, Any]:
     for env_id in ENV_IDS:
         rows = {}
         for n in NUM_ENVS:
-            native = steps_per_second(lambda n=n: gym.make_vec(env_id, num_envs=n), min_seconds)
+            native = steps_per_second(partial(gym.make_vec, env_id, num_envs=n), min_seconds)
             sync = steps_per_second(
-                lambda n=n: gym.make_vec(env_id, num_envs=n, vectorization_mode="sync"), min_seconds
+                partial(gym.make_vec, env_id, num_envs=n, vectorization_mode="sync"), min_seconds
             )
             rows[str(n)] = {"native": native, "sync": sync, "speedup": native / sync}
             if env_id in GYMNASIUM_TWINS:
                 twin = steps_per_second(
-                    lambda n=n: gym.make_vec(
-                        GYMNASIUM_TWINS[env_id], num_envs=n, vectorization_mode="sync"
+                    partial(
+                        gym.make_vec, GYMNASIUM_TWINS[env_id], num_envs=n, vectorization_mode="sync"
                     ),
                     min_seconds,
                 )
