@@ -1,21 +1,51 @@
-"""Multi-task episode sampling into :class:`EpisodeBatch`."""
+"""Multi-task episode sampling into :class:`EpisodeBatch`.
+
+:class:`MultiTaskSampler` runs one vector env with one sub-env per episode: ``K`` tasks x ``E``
+episodes step together, and each env step makes one batched policy forward for all tasks, each
+with its own (possibly adapted) parameters.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
+import gymnasium as gym
+import numpy as np
 import torch
+from torch.distributions import Categorical, Distribution, Independent, Normal
 
-__all__ = ["EpisodeBatch"]
+from metarl.tasks import Task, TaskDistribution
+
+__all__ = ["BatchedPolicy", "EpisodeBatch", "MultiTaskSampler", "stack_params"]
+
+Params = Mapping[str, torch.Tensor]
+
+
+class BatchedPolicy(Protocol):
+    """A policy that evaluates per-task parameters (leading axis ``K``) on ``[K, N, obs_dim]``."""
+
+    def batched(self, params: Params, obs: torch.Tensor) -> Distribution: ...
+
+    def named_parameters(self) -> Any: ...
+
+
+def stack_params(params: Params, num_tasks: int) -> dict[str, torch.Tensor]:
+    """Shared parameters viewed as per-task parameters with a leading axis of ``num_tasks``.
+
+    The result is a differentiable view: gradients w.r.t. the stacked tensors are per-task, and flow
+    back to ``params`` summed over tasks.
+    """
+    return {name: p.unsqueeze(0).expand(num_tasks, *p.shape) for name, p in params.items()}
 
 
 class EpisodeBatch(NamedTuple):
     """Episodes of several tasks, padded to a common length ``T`` (time-major).
 
-    ``B`` episodes; episode ``b`` belongs to ``task_index[b]`` and its steps ``t < lengths[b]`` are
-    valid (``mask[t, b] == 1``). ``terminated`` / ``truncated`` are true only at an episode's last
-    step. ``final_observations[b]`` is the observation after the last step, used to bootstrap the
-    value of truncated episodes.
+    ``B = K * E`` episodes, task-major: episodes ``k*E ... (k+1)*E - 1`` belong to task ``k``
+    (``task_index``). Steps ``t < lengths[b]`` are valid (``mask[t, b] == 1``). ``terminated`` /
+    ``truncated`` are true only at an episode's last step. ``final_observations[b]`` is the
+    observation after the last step, used to bootstrap the value of truncated episodes.
     """
 
     observations: torch.Tensor  # [T, B, obs_dim] float32
@@ -28,6 +58,11 @@ class EpisodeBatch(NamedTuple):
     task_index: torch.Tensor  # [B] int64, index into the list of tasks sampled
 
     @property
+    def num_tasks(self) -> int:
+        """``K``, the number of tasks."""
+        return int(self.task_index[-1]) + 1
+
+    @property
     def lengths(self) -> torch.Tensor:
         """Number of valid steps of each episode, ``[B]``."""
         return self.mask.sum(0).long()
@@ -36,3 +71,173 @@ class EpisodeBatch(NamedTuple):
     def returns(self) -> torch.Tensor:
         """Undiscounted return of each episode, ``[B]``."""
         return (self.rewards * self.mask).sum(0)
+
+    def task_returns(self) -> torch.Tensor:
+        """Mean undiscounted return of each task's episodes, ``[K]``."""
+        return self.returns.view(self.num_tasks, -1).mean(1)
+
+    def task(self, k: int) -> EpisodeBatch:
+        """The episodes of task ``k`` alone, as a one-task batch."""
+        per_task = self.mask.shape[1] // self.num_tasks
+        cols = slice(k * per_task, (k + 1) * per_task)
+        return self._replace(
+            **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
+            final_observations=self.final_observations[cols],
+            task_index=torch.zeros(per_task, dtype=torch.long),
+        )
+
+    def per_task(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Reshape a ``[T, B, ...]`` tensor to ``[K, T * E, ...]`` (task-major, for batched policies)."""
+        steps, _, *rest = tensor.shape
+        per_task = tensor.reshape(steps, self.num_tasks, -1, *rest).transpose(0, 1)
+        return per_task.reshape(self.num_tasks, -1, *rest)
+
+
+def _sample_actions(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
+    """Draw from a policy's Gaussian or categorical distribution with a dedicated generator."""
+    if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
+        mean, std = dist.base_dist.loc, dist.base_dist.scale
+        return mean + std * torch.randn(mean.shape, generator=generator)
+    if isinstance(dist, Categorical):
+        probs = dist.probs.reshape(-1, dist.probs.shape[-1])
+        return torch.multinomial(probs, 1, generator=generator).view(dist.batch_shape)
+    raise TypeError(
+        f"cannot sample from {type(dist).__name__}; use a Gaussian or categorical policy"
+    )
+
+
+_TIME_MAJOR = ("observations", "actions", "rewards", "terminated", "truncated", "mask")
+
+
+class MultiTaskSampler:
+    """Collect ``episodes_per_task`` episodes for each of a list of tasks.
+
+    Args:
+        env_id: a registered family id (``"metarl/Navigation2D-v0"``).
+        episodes_per_task: ``E``, episodes collected per task and call.
+        env_kwargs: passed to ``gymnasium.make_vec`` (e.g. ``max_episode_steps``, family options).
+
+    Vector envs are created once per batch size and reused across calls; :meth:`close` closes them.
+    """
+
+    def __init__(
+        self, env_id: str, episodes_per_task: int, env_kwargs: Mapping[str, Any] | None = None
+    ):
+        if (
+            isinstance(episodes_per_task, bool)
+            or not isinstance(episodes_per_task, int)
+            or (episodes_per_task < 1)
+        ):
+            raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
+        self.env_id = env_id
+        self.episodes_per_task = episodes_per_task
+        self.env_kwargs = dict(env_kwargs or {})
+        probe = gym.make_vec(env_id, num_envs=1, **self.env_kwargs)
+        self.observation_space = probe.single_observation_space
+        self.action_space = probe.single_action_space
+        self.max_episode_steps: int = self.env_kwargs.get(
+            "max_episode_steps", gym.spec(env_id).max_episode_steps
+        )
+        self.task_distribution: TaskDistribution = probe.unwrapped.task_distribution
+        probe.close()
+        self._envs: dict[int, gym.vector.VectorEnv] = {}
+        self.generator = torch.Generator().manual_seed(0)
+
+    def seed(self, seed: int) -> None:
+        """Seed the action noise (envs are seeded per :meth:`sample` call)."""
+        self.generator.manual_seed(seed)
+
+    def _vector_env(self, num_envs: int) -> gym.vector.VectorEnv:
+        if num_envs not in self._envs:
+            self._envs[num_envs] = gym.make_vec(self.env_id, num_envs=num_envs, **self.env_kwargs)
+        return self._envs[num_envs]
+
+    @torch.no_grad()
+    def sample(
+        self,
+        policy: BatchedPolicy,
+        tasks: Sequence[Task],
+        params: Params | None = None,
+        seed: int | None = None,
+    ) -> EpisodeBatch:
+        """Run ``E`` episodes of each task with ``policy``.
+
+        Args:
+            policy: the policy; ``params`` (if given) replace its own parameters.
+            tasks: the ``K`` tasks.
+            params: shared parameters (shapes as the policy's) or per-task parameters with a leading
+                axis of size ``K`` (e.g. adapted parameters); ``None``: the policy's own.
+            seed: seeds the envs (sub-env ``b`` with ``seed + b``); ``None`` continues their streams.
+        """
+        num_tasks, per_task = len(tasks), self.episodes_per_task
+        if num_tasks < 1:
+            raise ValueError("need at least one task to sample")
+        own = dict(policy.named_parameters())
+        params = own if params is None else params
+        if set(params) != set(own):
+            raise ValueError(
+                f"params must have the policy's names {sorted(own)}, got {sorted(params)}"
+            )
+        stacked = {
+            name: (
+                p if p.dim() == own[name].dim() + 1 else stack_params({name: p}, num_tasks)[name]
+            ).detach()
+            for name, p in params.items()
+        }
+        if any(p.shape[0] != num_tasks for p in stacked.values()):
+            raise ValueError(f"per-task params need a leading axis of {num_tasks} (one per task)")
+        num_envs = num_tasks * per_task
+        envs = self._vector_env(num_envs)
+        obs, _ = envs.reset(
+            seed=seed, options={"tasks": [t for t in tasks for _ in range(per_task)]}
+        )
+        horizon = self.max_episode_steps
+        obs_buf = np.zeros((horizon, num_envs, *obs.shape[1:]), dtype=np.float32)
+        action_buf: np.ndarray | None = None
+        reward_buf = np.zeros((horizon, num_envs), dtype=np.float32)
+        terminated_buf = np.zeros((horizon, num_envs), dtype=bool)
+        truncated_buf = np.zeros((horizon, num_envs), dtype=bool)
+        mask_buf = np.zeros((horizon, num_envs), dtype=np.float32)
+        final_obs = np.zeros_like(obs, dtype=np.float32)
+        alive = np.ones(num_envs, dtype=bool)
+        steps = 0
+        for t in range(horizon):
+            obs_buf[t] = obs
+            dist = policy.batched(
+                stacked, torch.from_numpy(obs_buf[t]).view(num_tasks, per_task, -1)
+            )
+            actions = _sample_actions(dist, self.generator)
+            actions = actions.reshape(num_envs, *self.action_space.shape).numpy()
+            if action_buf is None:
+                action_buf = np.zeros((horizon, *actions.shape), dtype=actions.dtype)
+            action_buf[t] = actions
+            obs, reward, terminated, truncated, _ = envs.step(actions)
+            mask_buf[t] = alive
+            reward_buf[t] = np.where(alive, reward, 0.0)
+            terminated_buf[t] = alive & terminated
+            truncated_buf[t] = alive & truncated & ~terminated
+            ended = alive & (terminated | truncated)
+            final_obs[ended] = obs[ended]
+            alive &= ~ended
+            steps = t + 1
+            if not alive.any():
+                break
+        # An episode still running at the sampler's horizon counts as truncated there.
+        truncated_buf[steps - 1] |= alive
+        final_obs[alive] = obs[alive]
+        return EpisodeBatch(
+            observations=torch.from_numpy(obs_buf[:steps]),
+            actions=torch.from_numpy(action_buf[:steps]),
+            rewards=torch.from_numpy(reward_buf[:steps]),
+            terminated=torch.from_numpy(terminated_buf[:steps]),
+            truncated=torch.from_numpy(truncated_buf[:steps]),
+            mask=torch.from_numpy(mask_buf[:steps]),
+            final_observations=torch.from_numpy(final_obs),
+            task_index=torch.arange(num_tasks).repeat_interleave(per_task),
+        )
+
+    def close(self) -> None:
+        """Close every vector env this sampler opened."""
+        for envs in self._envs.values():
+            envs.close()
+        self._envs.clear()

@@ -1,0 +1,186 @@
+"""The policy-gradient inner loop of MAML-style agents, functional and batched over tasks.
+
+Parameters in, parameters out: the policy module is never mutated. Shared parameters are viewed
+per task (:func:`metarl.sampling.stack_params`), so one batched forward and one backward give every
+task's inner gradient; with ``create_graph=True`` the adapted parameters stay differentiable
+functions of the shared ones (second-order MAML), with ``first_order=True`` they do not (FO-MAML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import torch
+from torch import nn
+
+from metarl.agents.baselines import Baseline, LinearFeatureBaseline
+from metarl.agents.returns import discounted_returns, gae
+from metarl.sampling import BatchedPolicy, EpisodeBatch, Params
+
+__all__ = ["InnerLoop", "per_task_mean"]
+
+Estimator = Literal["reinforce", "lvc"]
+
+
+def per_task_mean(values: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
+    """Mean of ``[T, B]`` ``values`` over the valid steps of each task's episodes, ``[K]``."""
+    total = (values * batch.mask).sum(0).view(batch.num_tasks, -1).sum(1)
+    return total / batch.mask.sum(0).view(batch.num_tasks, -1).sum(1)
+
+
+class InnerLoop:
+    """Vanilla policy-gradient adaptation (REINFORCE with a fitted baseline, GAE optional).
+
+    Args:
+        policy: a batched policy (see :class:`metarl.sampling.BatchedPolicy`).
+        step_size: inner learning rate alpha (> 0).
+        learn_step_size: Meta-SGD: one learned step size per parameter element, initialised to
+            ``step_size`` and meta-trained with the policy (:attr:`step_sizes`).
+        gamma, gae_lambda: discount and GAE(lambda) (``gae_lambda=1``: Monte-Carlo returns).
+        normalize_advantages: standardise each task's advantages.
+        estimator: ``"reinforce"`` (loss ``-log pi * A``, as in MAML) or ``"lvc"`` (ProMP's
+            low-variance curvature estimator, ``-(pi / pi_sampling) * A``).
+        baseline_factory: makes a fresh baseline per task and batch (default: linear features).
+    """
+
+    def __init__(
+        self,
+        policy: BatchedPolicy,
+        step_size: float = 0.1,
+        learn_step_size: bool = False,
+        gamma: float = 0.99,
+        gae_lambda: float = 1.0,
+        normalize_advantages: bool = True,
+        estimator: Estimator = "reinforce",
+        baseline_factory: Callable[[], Baseline] = LinearFeatureBaseline,
+    ):
+        if not step_size > 0:
+            raise ValueError(f"inner step_size must be > 0, got {step_size!r}")
+        if not 0 < gamma <= 1:
+            raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
+        if not 0 <= gae_lambda <= 1:
+            raise ValueError(f"gae_lambda must lie in [0, 1], got {gae_lambda!r}")
+        if estimator not in ("reinforce", "lvc"):
+            raise ValueError(f"estimator must be 'reinforce' or 'lvc', got {estimator!r}")
+        self.policy = policy
+        self.gamma, self.gae_lambda = gamma, gae_lambda
+        self.normalize_advantages = normalize_advantages
+        self.estimator = estimator
+        self.baseline_factory = baseline_factory
+        self.step_sizes: Mapping[str, torch.Tensor]
+        if learn_step_size:
+            self.step_sizes = nn.ParameterDict(
+                {
+                    name.replace(".", "__"): nn.Parameter(torch.full_like(p, step_size))
+                    for name, p in policy.named_parameters()
+                }
+            )
+        else:
+            self.step_sizes = {}
+        self.step_size = float(step_size)
+
+    def step_size_of(self, name: str) -> torch.Tensor | float:
+        """The inner step size of parameter ``name`` (a tensor under Meta-SGD)."""
+        if self.step_sizes:
+            return self.step_sizes[name.replace(".", "__")]
+        return self.step_size
+
+    @torch.no_grad()
+    def advantages(self, batch: EpisodeBatch) -> torch.Tensor:
+        """``[T, B]`` advantages: a baseline fitted per task on its own episodes, then GAE."""
+        values = torch.zeros_like(batch.rewards)
+        bootstrap = torch.zeros_like(batch.rewards[0])
+        per_task = batch.mask.shape[1] // batch.num_tasks
+        for k in range(batch.num_tasks):
+            cols = slice(k * per_task, (k + 1) * per_task)
+            task = batch.task(k)
+            returns = discounted_returns(
+                task.rewards, task.mask, task.terminated, task.truncated, self.gamma
+            )
+            baseline = self.baseline_factory()
+            baseline.fit(task.observations, returns, task.mask)
+            values[:, cols] = baseline.predict(task.observations, task.mask)
+            bootstrap[cols] = baseline.predict_final(task.final_observations, task.lengths)
+        advantages = gae(
+            batch.rewards,
+            values,
+            batch.mask,
+            batch.terminated,
+            batch.truncated,
+            self.gamma,
+            self.gae_lambda,
+            bootstrap,
+        )
+        if self.normalize_advantages:
+            mean = per_task_mean(advantages, batch).repeat_interleave(per_task)
+            var = per_task_mean((advantages - mean) ** 2, batch).repeat_interleave(per_task)
+            advantages = (advantages - mean) / (var.sqrt() + 1e-8) * batch.mask
+        return advantages
+
+    def loss(
+        self,
+        params: Params,
+        batch: EpisodeBatch,
+        advantages: torch.Tensor,
+        sampling_log_probs: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Per-task inner loss ``[K]`` of per-task ``params`` (leading axis ``K``)."""
+        log_probs = self.log_probs(params, batch)
+        if self.estimator == "lvc":
+            if sampling_log_probs is None:
+                raise ValueError(
+                    "the 'lvc' estimator needs the sampling policy's log-probabilities"
+                )
+            weights = torch.exp(log_probs - sampling_log_probs)
+        else:
+            weights = log_probs
+        return -per_task_mean(weights * advantages, batch)
+
+    def log_probs(self, params: Params, batch: EpisodeBatch) -> torch.Tensor:
+        """``[T, B]`` log-probabilities of the batch's actions under per-task ``params``."""
+        dist = self.policy.batched(params, batch.per_task(batch.observations))
+        log_probs = dist.log_prob(batch.per_task(batch.actions))  # [K, T * E]
+        steps = batch.observations.shape[0]
+        return log_probs.view(batch.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
+
+    def update(
+        self,
+        params: Params,
+        batch: EpisodeBatch,
+        advantages: torch.Tensor,
+        create_graph: bool,
+        sampling_log_probs: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One inner step: ``params_k - alpha * grad_k`` for every task ``k`` at once.
+
+        ``create_graph=True`` keeps the step differentiable (second-order MAML); otherwise the
+        gradient is treated as a constant (first-order).
+        """
+        loss = self.loss(params, batch, advantages, sampling_log_probs).sum()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"inner loss is {loss.item()}")
+        names = list(params)
+        grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=create_graph)
+        return {
+            name: params[name] - self.step_size_of(name) * grad
+            for name, grad in zip(names, grads, strict=True)
+        }
+
+    def adapt(
+        self,
+        batch: EpisodeBatch,
+        params: Params,
+        advantages: torch.Tensor | None = None,
+        sampling_log_probs: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One detached inner step from per-task ``params`` on ``batch`` (for sampling and
+        evaluation; the meta-gradient re-runs :meth:`update` with a graph)."""
+        params = {k: v.detach().requires_grad_() for k, v in params.items()}
+        if advantages is None:
+            advantages = self.advantages(batch)
+        if sampling_log_probs is None and self.estimator == "lvc":
+            with torch.no_grad():
+                sampling_log_probs = self.log_probs(params, batch)
+        adapted = self.update(params, batch, advantages, False, sampling_log_probs)
+        return {k: v.detach() for k, v in adapted.items()}

@@ -1,0 +1,242 @@
+"""MAML-style meta-learner: sample, adapt per task, meta-update with a swappable outer loop.
+
+One class covers the family: MAML-TRPO (``outer=TRPO()``), MAML-PPO (``outer=PPO()``), ProMP
+(``outer=ProMP()`` with the ``"lvc"`` inner estimator), first-order MAML (``first_order=True``) and
+Meta-SGD (``InnerLoop(learn_step_size=True)``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from metarl.agents.inner import InnerLoop, per_task_mean
+from metarl.agents.outer import MetaObjective, OuterLoop
+from metarl.agents.policies import check_policy_fits, kl_divergence
+from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
+from metarl.tasks import Task
+
+__all__ = ["MetaLearner"]
+
+
+def time_major(values: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
+    """Inverse of :meth:`EpisodeBatch.per_task`: ``[K, T * E]`` -> ``[T, B]``."""
+    steps = batch.mask.shape[0]
+    return values.view(batch.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
+
+
+class MetaLearner:
+    """Meta-trains a policy's initial parameters so that ``num_inner_steps`` policy-gradient steps
+    on a few episodes adapt it to a new task.
+
+    Args:
+        policy: a batched policy (``metarl.agents.policies``).
+        sampler: collects the episodes (``episodes_per_task`` per task and inner step).
+        inner: the inner loop (step size, estimator, baseline).
+        outer: the outer loop (:class:`~metarl.agents.outer.TRPO`, ``PPO``, ``ProMP``).
+        num_inner_steps: inner policy-gradient steps per task (each on freshly sampled episodes).
+        first_order: drop second-order terms of the meta-gradient (FO-MAML).
+        seed: seeds the episode sampling (env streams and action noise).
+    """
+
+    def __init__(
+        self,
+        policy: nn.Module,
+        sampler: MultiTaskSampler,
+        inner: InnerLoop,
+        outer: OuterLoop,
+        num_inner_steps: int = 1,
+        first_order: bool = False,
+        seed: int = 0,
+    ):
+        if (
+            isinstance(num_inner_steps, bool)
+            or not isinstance(num_inner_steps, int)
+            or (num_inner_steps < 1)
+        ):
+            raise ValueError(f"num_inner_steps must be a positive int, got {num_inner_steps!r}")
+        check_policy_fits(policy, sampler.observation_space, sampler.action_space)
+        self.policy, self.sampler, self.inner, self.outer = policy, sampler, inner, outer
+        self.num_inner_steps = num_inner_steps
+        self.first_order = first_order
+        self.iteration = 0
+        self.rng = np.random.default_rng(seed)
+        self.sampler.seed(seed)
+
+    @property
+    def meta_parameters(self) -> list[nn.Parameter]:
+        """What the outer loop optimises: the policy's parameters and learned step sizes."""
+        params = list(self.policy.parameters())
+        if isinstance(self.inner.step_sizes, nn.ParameterDict):
+            params += list(self.inner.step_sizes.values())
+        return params
+
+    def _seed(self) -> int:
+        return int(self.rng.integers(2**31 - 1))
+
+    def _initial(self, num_tasks: int, requires_grad: bool = True) -> dict[str, torch.Tensor]:
+        params = stack_params(dict(self.policy.named_parameters()), num_tasks)
+        if requires_grad:
+            return params
+        return {k: v.detach() for k, v in params.items()}
+
+    def adapt(self, batch: EpisodeBatch, params: Params | None = None) -> dict[str, torch.Tensor]:
+        """One inner step on ``batch`` from ``params`` (default: the meta-learned initial ones).
+
+        Returns detached per-task parameters (leading axis = the batch's tasks).
+        """
+        if params is None:
+            params = self._initial(batch.num_tasks, requires_grad=False)
+        return self.inner.adapt(batch, params)
+
+    def meta_step(self, tasks: Sequence[Task]) -> dict[str, float]:
+        """One meta-iteration on ``tasks``; returns metrics (returns before/after adaptation,
+        losses, KL, seconds spent sampling / in the inner loop / in the outer loop).
+
+        A non-finite loss, parameter or return raises ``FloatingPointError`` naming the iteration
+        and the quantity; the meta-parameters are then left as they were before the iteration.
+        """
+        if len(tasks) < 1:
+            raise ValueError("meta_step needs at least one task")
+        self.iteration += 1
+        try:
+            return self._meta_step(tasks)
+        except FloatingPointError as err:
+            raise FloatingPointError(f"meta-iteration {self.iteration}: {err}") from err
+
+    def _meta_step(self, tasks: Sequence[Task]) -> dict[str, float]:
+        for name, value in self.policy.named_parameters():
+            if not torch.isfinite(value).all():
+                raise FloatingPointError(f"parameter {name!r} is not finite")
+        num_tasks = len(tasks)
+        timing = {"sampling": 0.0, "inner": 0.0}
+        train: list[tuple[EpisodeBatch, torch.Tensor, torch.Tensor]] = []
+        params: dict[str, torch.Tensor] = self._initial(num_tasks, requires_grad=False)
+        for _ in range(self.num_inner_steps):
+            start = time.perf_counter()
+            batch = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
+            timing["sampling"] += time.perf_counter() - start
+            start = time.perf_counter()
+            advantages = self.inner.advantages(batch)
+            with torch.no_grad():
+                sampling_log_probs = self.inner.log_probs(params, batch)
+            train.append((batch, advantages, sampling_log_probs))
+            params = self.inner.adapt(batch, params, advantages, sampling_log_probs)
+            timing["inner"] += time.perf_counter() - start
+        start = time.perf_counter()
+        valid = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
+        timing["sampling"] += time.perf_counter() - start
+        start = time.perf_counter()
+        valid_advantages = self.inner.advantages(valid)
+        with torch.no_grad():
+            old_post = self.policy.batched(params, valid.per_task(valid.observations))
+            old_post_log_probs = self.inner.log_probs(params, valid)
+            pre_batch = train[0][0]
+            pre_obs = pre_batch.per_task(pre_batch.observations)
+            old_pre = self.policy.batched(self._initial(num_tasks, False), pre_obs)
+        timing["inner"] += time.perf_counter() - start
+
+        def objective() -> MetaObjective:
+            adapted = self._initial(num_tasks)
+            for batch, advantages, sampling_log_probs in train:
+                adapted = self.inner.update(
+                    adapted, batch, advantages, not self.first_order, sampling_log_probs
+                )
+            new_post = self.policy.batched(adapted, valid.per_task(valid.observations))
+            log_ratio = (
+                time_major(new_post.log_prob(valid.per_task(valid.actions)), valid)
+                - old_post_log_probs
+            )
+            post_kl = per_task_mean(time_major(kl_divergence(old_post, new_post), valid), valid)
+            new_pre = self.policy.batched(self._initial(num_tasks), pre_obs)
+            pre_kl = per_task_mean(
+                time_major(kl_divergence(old_pre, new_pre), pre_batch), pre_batch
+            )
+            return MetaObjective(
+                log_ratio=log_ratio,
+                advantages=valid_advantages,
+                task_mean=lambda values: per_task_mean(values, valid),
+                post_kl=post_kl.mean(),
+                pre_kl=pre_kl.mean(),
+            )
+
+        start = time.perf_counter()
+        metrics = self.outer.step(self.meta_parameters, objective)
+        timing["outer"] = time.perf_counter() - start
+        pre_return = train[0][0].task_returns().mean().item()
+        post_return = valid.task_returns().mean().item()
+        for name, value in (("pre-update return", pre_return), ("post-update return", post_return)):
+            if not np.isfinite(value):
+                raise FloatingPointError(f"{name} is {value}")
+        return {
+            "iteration": self.iteration,
+            "pre_return": pre_return,
+            "post_return": post_return,
+            **metrics,
+            **{f"time_{k}": v for k, v in timing.items()},
+        }
+
+    # ------------------------------------------------------------------ persistence
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training: parameters, optimiser and RNG states."""
+        optimizer = getattr(self.outer, "_optimizer", None)
+        return {
+            "policy": self.policy.state_dict(),
+            "step_sizes": (
+                self.inner.step_sizes.state_dict()
+                if isinstance(self.inner.step_sizes, nn.ParameterDict)
+                else None
+            ),
+            "optimizer": None if optimizer is None else optimizer.state_dict(),
+            "outer": {k: v for k, v in vars(self.outer).items() if not k.startswith("_")},
+            "iteration": self.iteration,
+            "rng": self.rng.bit_generator.state,
+            "sampler_rng": self.sampler.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
+        self.policy.load_state_dict(state["policy"])
+        if state["step_sizes"] is not None:
+            if not isinstance(self.inner.step_sizes, nn.ParameterDict):
+                raise ValueError("checkpoint has learned step sizes but this inner loop has none")
+            self.inner.step_sizes.load_state_dict(state["step_sizes"])
+        for key, value in state["outer"].items():
+            setattr(self.outer, key, value)
+        if state["optimizer"] is not None:
+            self.outer.optimizer(self.meta_parameters).load_state_dict(state["optimizer"])
+        self.iteration = state["iteration"]
+        self.rng.bit_generator.state = state["rng"]
+        self.sampler.generator.set_state(state["sampler_rng"])
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write :meth:`state_dict` atomically (temporary file, then rename)."""
+        path = Path(path)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as f:
+            torch.save(self.state_dict(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(f.name, path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Restore a checkpoint written by :meth:`save`; a corrupt file raises ``ValueError``."""
+        try:
+            state = torch.load(path, weights_only=False)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise ValueError(
+                f"checkpoint {path} is corrupt or not a metarl checkpoint: {err}"
+            ) from err
+        missing = {"policy", "step_sizes", "optimizer", "outer", "iteration", "rng"} - set(state)
+        if missing:
+            raise ValueError(f"checkpoint {path} lacks {sorted(missing)}")
+        self.load_state_dict(state)

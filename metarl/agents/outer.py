@@ -1,0 +1,204 @@
+"""Outer loops (meta-optimisers) of MAML-style agents, swappable behind one interface.
+
+An outer loop receives the meta-parameters and a closure that re-runs the inner adaptation from
+their current values and returns a :class:`MetaObjective`; it updates the parameters in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+import torch
+from torch import nn
+
+from metarl.agents.optimization import (
+    backtracking_line_search,
+    conjugate_gradient,
+    flat_grad,
+    flatten_tensors,
+    hessian_vector_product,
+)
+
+__all__ = ["PPO", "TRPO", "MetaObjective", "OuterLoop", "ProMP"]
+
+
+class MetaObjective(NamedTuple):
+    """What an outer loop needs, evaluated at the current meta-parameters.
+
+    ``log_ratio`` / ``advantages`` / ``mask`` are ``[T, B]`` tensors on the post-update episodes;
+    ``ratio`` is ``pi_new / pi_sampling`` of the adapted policies. ``post_kl`` is the mean over tasks
+    of KL(sampling-time adapted policy || current adapted policy) on post-update episodes;
+    ``pre_kl`` the KL between the sampling-time and current pre-update policies on pre-update
+    episodes (ProMP's trust region).
+    """
+
+    log_ratio: torch.Tensor
+    advantages: torch.Tensor
+    task_mean: Callable[[torch.Tensor], torch.Tensor]  # [T, B] -> [K] masked mean per task
+    post_kl: torch.Tensor
+    pre_kl: torch.Tensor
+
+    def surrogate(self) -> torch.Tensor:
+        """Importance-weighted policy-gradient loss, mean over tasks (TRPO's objective)."""
+        return -self.task_mean(torch.exp(self.log_ratio) * self.advantages).mean()
+
+    def clipped_surrogate(self, clip: float) -> torch.Tensor:
+        """PPO's clipped loss, mean over tasks."""
+        ratio = torch.exp(self.log_ratio)
+        unclipped = ratio * self.advantages
+        clipped = ratio.clamp(1 - clip, 1 + clip) * self.advantages
+        return -self.task_mean(torch.min(unclipped, clipped)).mean()
+
+
+Objective = Callable[[], MetaObjective]
+
+
+class OuterLoop(Protocol):
+    """Updates ``parameters`` in place from ``objective``; returns metrics."""
+
+    def step(
+        self, parameters: Sequence[nn.Parameter], objective: Objective
+    ) -> dict[str, float]: ...
+
+
+def _check_finite(name: str, value: torch.Tensor) -> None:
+    if not torch.isfinite(value).all():
+        raise FloatingPointError(f"{name} is {value.item() if value.numel() == 1 else value}")
+
+
+@dataclass
+class TRPO:
+    """TRPO outer loop of MAML (Finn et al. 2017; Schulman et al. 2015).
+
+    Natural-gradient step on the post-update surrogate under ``mean KL <= max_kl``: conjugate
+    gradient with Hessian-vector products of the KL through the inner update, then a backtracking
+    line search.
+    """
+
+    max_kl: float = 0.01
+    cg_iterations: int = 10
+    cg_damping: float = 1e-5
+    line_search_steps: int = 15
+    backtrack_ratio: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not self.max_kl > 0:
+            raise ValueError(f"max_kl must be > 0, got {self.max_kl!r}")
+        if self.cg_iterations < 1 or self.line_search_steps < 1:
+            raise ValueError("cg_iterations and line_search_steps must be >= 1")
+        if self.cg_damping < 0:
+            raise ValueError(f"cg_damping must be >= 0, got {self.cg_damping!r}")
+
+    def step(self, parameters: Sequence[nn.Parameter], objective: Objective) -> dict[str, float]:
+        parameters = list(parameters)
+        current = objective()
+        loss_before = current.surrogate()
+        _check_finite("surrogate loss", loss_before)
+        grad = flat_grad(loss_before, parameters, retain_graph=True)
+        hvp = hessian_vector_product(lambda: current.post_kl, parameters, self.cg_damping)
+        direction = conjugate_gradient(hvp, grad, self.cg_iterations)
+        curvature = direction @ hvp(direction)
+        _check_finite("natural-gradient curvature", curvature)
+        full_step = direction * torch.sqrt(2 * self.max_kl / curvature.clamp_min(1e-12))
+        start = flatten_tensors([p.detach() for p in parameters]).clone()
+
+        def evaluate(fraction: float) -> tuple[float, float]:
+            _assign(parameters, start - fraction * full_step)
+            trial = objective()
+            return trial.surrogate().item(), trial.post_kl.item()
+
+        result = backtracking_line_search(
+            evaluate, loss_before.item(), self.max_kl, self.line_search_steps, self.backtrack_ratio
+        )
+        _assign(parameters, start - result.fraction * full_step)
+        return {
+            "loss_before": loss_before.item(),
+            "loss_after": result.loss if result.accepted else loss_before.item(),
+            "kl_after": result.kl if result.accepted else 0.0,
+            "step_fraction": result.fraction,
+        }
+
+
+@dataclass
+class PPO:
+    """PPO-style clipped outer loop with Adam (MAML-PPO): several epochs on one meta-batch."""
+
+    learning_rate: float = 3e-4
+    clip: float = 0.2
+    epochs: int = 5
+    max_grad_norm: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0 or not 0 < self.clip < 1 or self.epochs < 1:
+            raise ValueError(
+                f"need learning_rate > 0, 0 < clip < 1, epochs >= 1; got {self.learning_rate}, "
+                f"{self.clip}, {self.epochs}"
+            )
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    def optimizer(self, parameters: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
+        """The Adam optimiser (created on first use; its state is part of a checkpoint)."""
+        if self._optimizer is None:
+            self._optimizer = torch.optim.Adam(list(parameters), lr=self.learning_rate)
+        return self._optimizer
+
+    def loss(self, current: MetaObjective) -> torch.Tensor:
+        return current.clipped_surrogate(self.clip)
+
+    def step(self, parameters: Sequence[nn.Parameter], objective: Objective) -> dict[str, float]:
+        parameters = list(parameters)
+        optimizer = self.optimizer(parameters)
+        losses = []
+        for _ in range(self.epochs):
+            current = objective()
+            loss = self.loss(current)
+            _check_finite("outer loss", loss)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
+            optimizer.step()
+            losses.append(loss.item())
+        final = objective()
+        return {
+            "loss_before": losses[0],
+            "loss_after": self.loss(final).item(),
+            "kl_after": final.post_kl.item(),
+            "pre_kl": final.pre_kl.item(),
+        }
+
+
+@dataclass
+class ProMP(PPO):
+    """ProMP outer loop (Rothfuss et al. 2019): clipped post-update surrogate plus an adaptive
+    KL penalty ``eta * KL(pi_theta_old || pi_theta)`` on the pre-update policy.
+
+    Use with the ``"lvc"`` inner estimator. ``eta`` doubles when the pre-update KL exceeds
+    ``1.5 * target_kl`` and halves below ``target_kl / 1.5``.
+    """
+
+    kl_coeff: float = 5e-4
+    target_kl: float = 0.01
+    adapt_kl_coeff: bool = True
+
+    def loss(self, current: MetaObjective) -> torch.Tensor:
+        return current.clipped_surrogate(self.clip) + self.kl_coeff * current.pre_kl
+
+    def step(self, parameters: Sequence[nn.Parameter], objective: Objective) -> dict[str, float]:
+        metrics = super().step(parameters, objective)
+        if self.adapt_kl_coeff:
+            if metrics["pre_kl"] > 1.5 * self.target_kl:
+                self.kl_coeff *= 2.0
+            elif metrics["pre_kl"] < self.target_kl / 1.5:
+                self.kl_coeff /= 2.0
+        metrics["kl_coeff"] = self.kl_coeff
+        return metrics
+
+
+@torch.no_grad()
+def _assign(parameters: Sequence[nn.Parameter], flat: torch.Tensor) -> None:
+    offset = 0
+    for p in parameters:
+        p.copy_(flat[offset : offset + p.numel()].view_as(p))
+        offset += p.numel()

@@ -1,0 +1,219 @@
+"""MAML-family math (meta-gradient vs finite differences) and behaviour (batched policies, errors)."""
+
+import numpy as np
+import pytest
+import torch
+
+from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, make_policy
+from metarl.agents.optimization import flatten_tensors
+from metarl.sampling import EpisodeBatch, MultiTaskSampler, stack_params
+
+K, E, T = 2, 3, 4
+
+
+def fake_batch(seed: int, obs_dim: int = 2, action_dim: int = 2) -> EpisodeBatch:
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.ones(T, K * E, dtype=torch.float64)
+    mask[-1, ::2] = 0.0  # some shorter episodes
+    ended = torch.zeros(T, K * E, dtype=torch.bool)
+    ended[-1, 1::2] = True
+    ended[-2, ::2] = True
+    return EpisodeBatch(
+        observations=torch.randn(T, K * E, obs_dim, generator=g, dtype=torch.float64),
+        actions=torch.randn(T, K * E, action_dim, generator=g, dtype=torch.float64),
+        rewards=torch.randn(T, K * E, generator=g, dtype=torch.float64) * mask,
+        terminated=ended,
+        truncated=torch.zeros_like(ended),
+        mask=mask,
+        final_observations=torch.randn(K * E, obs_dim, generator=g, dtype=torch.float64),
+        task_index=torch.arange(K).repeat_interleave(E),
+    )
+
+
+@pytest.fixture
+def problem():
+    torch.manual_seed(0)
+    policy = GaussianMLPPolicy(2, 2, hidden_sizes=(3,)).double()
+    train, valid = fake_batch(1), fake_batch(2)
+    g = torch.Generator().manual_seed(3)
+    adv_train = torch.randn(T, K * E, generator=g, dtype=torch.float64) * train.mask
+    adv_valid = torch.randn(T, K * E, generator=g, dtype=torch.float64) * valid.mask
+    return policy, train, valid, adv_train, adv_valid
+
+
+def post_update_loss(inner, theta, train, valid, adv_train, adv_valid, create_graph=True):
+    adapted = inner.update(stack_params(theta, K), train, adv_train, create_graph=create_graph)
+    return outer_loss(inner, adapted, valid, adv_valid)
+
+
+def outer_loss(inner, adapted, valid, adv_valid):
+    """A post-update policy-gradient loss (what TRPO's surrogate equals at its expansion point)."""
+    return -(inner.log_probs(adapted, valid) * adv_valid * valid.mask).sum()
+
+
+def finite_difference_gradient(fn, theta, eps=1e-6):
+    names = list(theta)
+    flat = flatten_tensors([theta[n].detach() for n in names])
+    grad = torch.zeros_like(flat)
+
+    def at(vector):
+        offset, params = 0, {}
+        for n in names:
+            size = theta[n].numel()
+            params[n] = vector[offset : offset + size].view_as(theta[n]).requires_grad_()
+            offset += size
+        return fn(params).item()
+
+    for i in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[i] = eps
+        grad[i] = (at(flat + step) - at(flat - step)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("estimator", ["reinforce", "lvc"])
+def test_second_order_meta_gradient_equals_finite_differences(problem, estimator):
+    policy, train, valid, adv_train, adv_valid = problem
+    inner = InnerLoop(policy, step_size=0.5, normalize_advantages=False, estimator=estimator)
+    sampling = None
+    if estimator == "lvc":
+        with torch.no_grad():
+            sampling = inner.log_probs(stack_params(dict(policy.named_parameters()), K), train)
+
+    def loss_of(theta, create_graph=True):
+        adapted = inner.update(
+            stack_params(theta, K), train, adv_train, create_graph, sampling_log_probs=sampling
+        )
+        return outer_loss(inner, adapted, valid, adv_valid)
+
+    theta = dict(policy.named_parameters())
+    analytic = flatten_tensors(torch.autograd.grad(loss_of(theta), list(theta.values())))
+    numeric = finite_difference_gradient(loss_of, theta)
+    torch.testing.assert_close(analytic, numeric, rtol=1e-5, atol=1e-7)
+    first_order = flatten_tensors(
+        torch.autograd.grad(loss_of(theta, create_graph=False), list(theta.values()))
+    )
+    assert (first_order - numeric).norm() > 1e-3 * numeric.norm()
+
+
+def test_meta_sgd_step_sizes_receive_the_meta_gradient(problem):
+    policy, train, valid, adv_train, adv_valid = problem
+    inner = InnerLoop(policy, step_size=0.5, normalize_advantages=False, learn_step_size=True)
+    inner.step_sizes.double()
+    theta = dict(policy.named_parameters())
+    loss = post_update_loss(inner, theta, train, valid, adv_train, adv_valid)
+    alpha = list(inner.step_sizes.values())
+    analytic = flatten_tensors(torch.autograd.grad(loss, alpha))
+
+    def loss_of_alpha(values):
+        for p, v in zip(alpha, values.values(), strict=True):
+            p.data.copy_(v.detach())
+        return post_update_loss(inner, theta, train, valid, adv_train, adv_valid)
+
+    original = {str(i): p.detach().clone() for i, p in enumerate(alpha)}
+    numeric = finite_difference_gradient(loss_of_alpha, original)
+    torch.testing.assert_close(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_batched_policy_equals_per_task_functional_calls():
+    torch.manual_seed(0)
+    policy = GaussianMLPPolicy(2, 2, hidden_sizes=(8, 8))
+    params = {k: v.detach() + 0.1 * torch.randn(3, *v.shape) for k, v in policy.named_parameters()}
+    obs = torch.randn(3, 7, 2)
+    batched = policy.batched(params, obs)
+    for k in range(3):
+        single = policy(obs[k], {n: v[k] for n, v in params.items()})
+        torch.testing.assert_close(batched.mean[k], single.mean)
+        torch.testing.assert_close(batched.stddev[k], single.stddev)
+
+
+def test_per_task_gradients_from_one_backward(problem):
+    """Stacked parameters give each task its own inner gradient in one backward pass."""
+    policy, train, _, adv_train, _ = problem
+    inner = InnerLoop(policy, step_size=0.5, normalize_advantages=False)
+    theta = dict(policy.named_parameters())
+    stacked = stack_params(theta, K)
+    grads = torch.autograd.grad(inner.loss(stacked, train, adv_train).sum(), list(stacked.values()))
+    for k in range(K):
+        task_loss = inner.loss(
+            stack_params(theta, 1), train.task(k), adv_train[:, k * E : (k + 1) * E]
+        )
+        expected = torch.autograd.grad(task_loss.sum(), list(theta.values()))
+        for g, e in zip(grads, expected, strict=True):
+            torch.testing.assert_close(g[k], e)
+
+
+def make_learner(env_id="metarl/Navigation2D-v0", policy=None, **inner_kwargs):
+    sampler = MultiTaskSampler(env_id, episodes_per_task=2, env_kwargs={"max_episode_steps": 10})
+    policy = policy or make_policy(sampler.observation_space, sampler.action_space, (8,))
+    return MetaLearner(policy, sampler, InnerLoop(policy, **inner_kwargs), TRPO(), seed=0)
+
+
+def test_bad_configurations_raise_clear_errors():
+    with pytest.raises(ValueError, match="step_size must be > 0, got -0.1"):
+        make_learner(step_size=-0.1)
+    learner = make_learner()
+    with pytest.raises(ValueError, match="at least one task"):
+        learner.meta_step([])
+    with pytest.raises(ValueError, match="episodes_per_task must be a positive int, got 0"):
+        MultiTaskSampler("metarl/Navigation2D-v0", episodes_per_task=0)
+    bandit = MultiTaskSampler("metarl/Bandit-v0", 1)
+    discrete = make_policy(bandit.observation_space, bandit.action_space)
+    with pytest.raises(ValueError, match="does not fit observation space"):
+        make_learner(policy=discrete)
+    with pytest.raises(ValueError, match="max_kl must be > 0"):
+        TRPO(max_kl=0.0)
+
+
+def test_nan_in_the_loss_stops_training_naming_iteration_and_quantity(monkeypatch):
+    learner = make_learner()
+    tasks = learner.sampler.task_distribution.split("train").sample(2, seed=0)
+    learner.meta_step(tasks)
+    before = [p.detach().clone() for p in learner.policy.parameters()]
+    advantages = learner.inner.advantages
+    monkeypatch.setattr(learner.inner, "advantages", lambda batch: advantages(batch) * float("nan"))
+    with pytest.raises(FloatingPointError, match="meta-iteration 2: inner loss is nan"):
+        learner.meta_step(tasks)
+    for p, b in zip(learner.policy.parameters(), before, strict=True):
+        assert torch.equal(p, b)  # nothing was corrupted
+
+
+def test_non_finite_parameters_are_reported_before_sampling():
+    learner = make_learner()
+    tasks = learner.sampler.task_distribution.split("train").sample(2, seed=0)
+    with torch.no_grad():
+        learner.policy.log_std.fill_(float("inf"))
+    with pytest.raises(
+        FloatingPointError, match="meta-iteration 1: parameter 'log_std' is not finite"
+    ):
+        learner.meta_step(tasks)
+
+
+def test_meta_step_is_reproducible_for_a_seed():
+    def run():
+        torch.manual_seed(0)
+        learner = make_learner()
+        tasks = learner.sampler.task_distribution.split("train").sample(2, seed=0)
+        return [learner.meta_step(tasks)["post_return"] for _ in range(2)], flatten_tensors(
+            [p.detach() for p in learner.policy.parameters()]
+        )
+
+    (returns_a, params_a), (returns_b, params_b) = run(), run()
+    assert returns_a == returns_b
+    torch.testing.assert_close(params_a, params_b, rtol=0, atol=0)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    learner = make_learner()
+    tasks = learner.sampler.task_distribution.split("train").sample(2, seed=0)
+    learner.meta_step(tasks)
+    learner.save(tmp_path / "ckpt.pt")
+    other = make_learner()
+    other.load(tmp_path / "ckpt.pt")
+    assert other.iteration == 1
+    a, b = learner.meta_step(tasks), other.meta_step(tasks)
+    assert a["post_return"] == b["post_return"]
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt"):
+        other.load(tmp_path / "bad.pt")
+    assert np.isfinite(a["pre_return"])
