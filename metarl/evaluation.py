@@ -11,7 +11,7 @@ from metarl.agents.inner import InnerLoop
 from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import Task
 
-__all__ = ["adaptation_returns", "confidence_interval"]
+__all__ = ["adaptation_returns", "confidence_interval", "markdown_table", "plot_adaptation"]
 
 
 def adaptation_returns(
@@ -48,3 +48,44 @@ def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, 
     if n < 2:
         return mean, np.zeros_like(mean)
     return mean, 1.96 * values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
+def markdown_table(results: dict[str, np.ndarray]) -> str:
+    """Mean and 95% CI of the return per agent (rows) and adaptation step (columns).
+
+    ``results[name]`` holds per-task returns ``[tasks, steps + 1]``.
+    """
+    steps = next(iter(results.values())).shape[1]
+    lines = [
+        "| agent | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
+        "|---|" + "---|" * steps,
+    ]
+    for name, returns in results.items():
+        mean, half = confidence_interval(returns, axis=0)
+        cells = " | ".join(f"{m:.1f} ± {h:.1f}" for m, h in zip(mean, half, strict=True))
+        lines.append(f"| {name} | {cells} |")
+    return "\n".join(lines)
+
+
+def plot_adaptation(results: dict[str, np.ndarray], path: str, title: str) -> None:
+    """Return vs adaptation step, one line per agent with its 95% confidence band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for name, returns in results.items():
+        mean, half = confidence_interval(returns, axis=0)
+        steps = np.arange(len(mean))
+        ax.plot(steps, mean, marker="o", label=name)
+        ax.fill_between(steps, mean - half, mean + half, alpha=0.2)
+    ax.set_xlabel("adaptation steps")
+    ax.set_ylabel("mean episode return")
+    ax.set_xticks(np.arange(next(iter(results.values())).shape[1]))
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

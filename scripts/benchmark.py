@@ -6,6 +6,9 @@ Sections:
 - ``env_steps_per_second``: native vector envs vs Gymnasium's ``SyncVectorEnv`` of metarl's single
   envs, at 1, 64 and 400 sub-envs (target: native >= 30x sync at 400 sub-envs); for CartPole also
   vs ``SyncVectorEnv`` of Gymnasium's own ``CartPole-v1``.
+- ``maml_trpo_navigation2d_seconds_per_iteration``: wall time of one MAML-TRPO meta-iteration with
+  pytorch-maml-rl's 2D-navigation settings, split into sampling / inner loop / outer loop
+  (target: <= 1.0 s, sampling <= a third of it).
 """
 
 from __future__ import annotations
@@ -78,6 +81,39 @@ def bench_env_steps(min_seconds: float) -> dict[str, Any]:
     return results
 
 
+def bench_maml_trpo(iterations: int) -> dict[str, Any]:
+    """Seconds per MAML-TRPO meta-iteration on Navigation2D, pytorch-maml-rl's 2D-navigation
+    settings: 20 tasks x 20 episodes x horizon 100, one inner step, 2x64 tanh policy."""
+    import torch
+
+    from metarl.agents import TRPO, InnerLoop, MetaLearner, make_policy
+    from metarl.sampling import MultiTaskSampler
+
+    torch.manual_seed(0)
+    sampler = MultiTaskSampler("metarl/Navigation2D-v0", episodes_per_task=20)
+    policy = make_policy(sampler.observation_space, sampler.action_space, (64, 64), "tanh")
+    agent = MetaLearner(policy, sampler, InnerLoop(policy, step_size=0.1), TRPO(), seed=0)
+    train = sampler.task_distribution.split("train")
+    agent.meta_step(train.sample(20, seed=0))  # warm-up
+    rows = []
+    for i in range(iterations):
+        start = time.perf_counter()
+        metrics = agent.meta_step(train.sample(20, seed=i + 1))
+        rows.append({**metrics, "time_total": time.perf_counter() - start})
+    sampler.close()
+    result = {
+        key: float(np.mean([r[key] for r in rows]))
+        for key in ("time_total", "time_sampling", "time_inner", "time_outer")
+    }
+    result["torch_threads"] = torch.get_num_threads()
+    result["target_total_seconds"] = 1.0
+    result["meets_target"] = (
+        result["time_total"] <= 1.0 and result["time_sampling"] <= result["time_total"] / 3
+    )
+    logger.info("MAML-TRPO Navigation2D: %s", {k: round(v, 3) for k, v in result.items()})
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmark.json", help="where to write the JSON results")
@@ -94,6 +130,7 @@ def main() -> None:
             "gymnasium": gym.__version__,
         },
         "env_steps_per_second": bench_env_steps(seconds),
+        "maml_trpo_navigation2d_seconds_per_iteration": bench_maml_trpo(2 if args.quick else 5),
     }
     with open(args.out, "w") as f:
         json.dump(report, f, indent=2)
