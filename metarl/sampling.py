@@ -86,6 +86,11 @@ class EpisodeBatch(NamedTuple):
             task_index=torch.zeros(per_task, dtype=torch.long),
         )
 
+    def time_major(self, values: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`per_task` for per-step values: ``[K, T * E]`` -> ``[T, B]``."""
+        steps = self.mask.shape[0]
+        return values.view(self.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
+
     def per_task(self, tensor: torch.Tensor) -> torch.Tensor:
         """Reshape a ``[T, B, ...]`` tensor to ``[K, T * E, ...]`` (task-major, for batched policies)."""
         steps, _, *rest = tensor.shape

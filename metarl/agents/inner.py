@@ -140,9 +140,7 @@ class InnerLoop:
     def log_probs(self, params: Params, batch: EpisodeBatch) -> torch.Tensor:
         """``[T, B]`` log-probabilities of the batch's actions under per-task ``params``."""
         dist = self.policy.batched(params, batch.per_task(batch.observations))
-        log_probs = dist.log_prob(batch.per_task(batch.actions))  # [K, T * E]
-        steps = batch.observations.shape[0]
-        return log_probs.view(batch.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
+        return batch.time_major(dist.log_prob(batch.per_task(batch.actions)))
 
     def update(
         self,

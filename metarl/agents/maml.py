@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from metarl.tasks import Task
 __all__ = ["MetaLearner"]
 
 
-def time_major(values: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
-    """Inverse of :meth:`EpisodeBatch.per_task`: ``[K, T * E]`` -> ``[T, B]``."""
-    steps = batch.mask.shape[0]
-    return values.view(batch.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
+@contextmanager
+def _timed(timing: dict[str, float], key: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``timing[key]``."""
+    start = time.perf_counter()
+    yield
+    timing[key] = timing.get(key, 0.0) + time.perf_counter() - start
 
 
 class MetaLearner:
@@ -117,32 +120,27 @@ class MetaLearner:
             if not torch.isfinite(value).all():
                 raise FloatingPointError(f"parameter {name!r} is not finite")
         num_tasks = len(tasks)
-        timing = {"sampling": 0.0, "inner": 0.0}
+        timing: dict[str, float] = {}
         train: list[tuple[EpisodeBatch, torch.Tensor, torch.Tensor]] = []
         params: dict[str, torch.Tensor] = self._initial(num_tasks, requires_grad=False)
         for _ in range(self.num_inner_steps):
-            start = time.perf_counter()
-            batch = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
-            timing["sampling"] += time.perf_counter() - start
-            start = time.perf_counter()
-            advantages = self.inner.advantages(batch)
-            with torch.no_grad():
-                sampling_log_probs = self.inner.log_probs(params, batch)
-            train.append((batch, advantages, sampling_log_probs))
-            params = self.inner.adapt(batch, params, advantages, sampling_log_probs)
-            timing["inner"] += time.perf_counter() - start
-        start = time.perf_counter()
-        valid = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
-        timing["sampling"] += time.perf_counter() - start
-        start = time.perf_counter()
-        valid_advantages = self.inner.advantages(valid)
-        with torch.no_grad():
+            with _timed(timing, "sampling"):
+                batch = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
+            with _timed(timing, "inner"):
+                advantages = self.inner.advantages(batch)
+                with torch.no_grad():
+                    sampling_log_probs = self.inner.log_probs(params, batch)
+                train.append((batch, advantages, sampling_log_probs))
+                params = self.inner.adapt(batch, params, advantages, sampling_log_probs)
+        with _timed(timing, "sampling"):
+            valid = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
+        with _timed(timing, "inner"), torch.no_grad():
+            valid_advantages = self.inner.advantages(valid)
             old_post = self.policy.batched(params, valid.per_task(valid.observations))
             old_post_log_probs = self.inner.log_probs(params, valid)
             pre_batch = train[0][0]
             pre_obs = pre_batch.per_task(pre_batch.observations)
             old_pre = self.policy.batched(self._initial(num_tasks, False), pre_obs)
-        timing["inner"] += time.perf_counter() - start
 
         def objective() -> MetaObjective:
             adapted = self._initial(num_tasks)
@@ -151,15 +149,11 @@ class MetaLearner:
                     adapted, batch, advantages, not self.first_order, sampling_log_probs
                 )
             new_post = self.policy.batched(adapted, valid.per_task(valid.observations))
-            log_ratio = (
-                time_major(new_post.log_prob(valid.per_task(valid.actions)), valid)
-                - old_post_log_probs
-            )
-            post_kl = per_task_mean(time_major(kl_divergence(old_post, new_post), valid), valid)
+            new_log_probs = valid.time_major(new_post.log_prob(valid.per_task(valid.actions)))
+            log_ratio = new_log_probs - old_post_log_probs
+            post_kl = per_task_mean(valid.time_major(kl_divergence(old_post, new_post)), valid)
             new_pre = self.policy.batched(self._initial(num_tasks), pre_obs)
-            pre_kl = per_task_mean(
-                time_major(kl_divergence(old_pre, new_pre), pre_batch), pre_batch
-            )
+            pre_kl = per_task_mean(pre_batch.time_major(kl_divergence(old_pre, new_pre)), pre_batch)
             return MetaObjective(
                 log_ratio=log_ratio,
                 advantages=valid_advantages,
@@ -168,9 +162,8 @@ class MetaLearner:
                 pre_kl=pre_kl.mean(),
             )
 
-        start = time.perf_counter()
-        metrics = self.outer.step(self.meta_parameters, objective)
-        timing["outer"] = time.perf_counter() - start
+        with _timed(timing, "outer"):
+            metrics = self.outer.step(self.meta_parameters, objective)
         pre_return = train[0][0].task_returns().mean().item()
         post_return = valid.task_returns().mean().item()
         for name, value in (("pre-update return", pre_return), ("post-update return", post_return)):
