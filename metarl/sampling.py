@@ -16,6 +16,7 @@ import torch
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from metarl.tasks import Task, TaskDistribution
+from metarl.validation import require_int
 
 __all__ = ["BatchedPolicy", "EpisodeBatch", "MultiTaskSampler", "stack_params"]
 
@@ -128,14 +129,8 @@ class MultiTaskSampler:
     def __init__(
         self, env_id: str, episodes_per_task: int, env_kwargs: Mapping[str, Any] | None = None
     ):
-        if (
-            isinstance(episodes_per_task, bool)
-            or not isinstance(episodes_per_task, int)
-            or (episodes_per_task < 1)
-        ):
-            raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
         self.env_id = env_id
-        self.episodes_per_task = episodes_per_task
+        self.episodes_per_task = require_int("episodes_per_task", episodes_per_task)
         self.env_kwargs = dict(env_kwargs or {})
         probe = gym.make_vec(env_id, num_envs=1, **self.env_kwargs)
         self.observation_space = probe.single_observation_space

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from metarl.validation import require_int
+
 __all__ = [
     "SPLIT_NAMES",
     "Dirichlet",
@@ -464,8 +466,7 @@ class TaskDistribution:
         ``seed`` may also be a ``numpy.random.Generator`` (its state advances) or ``None`` (fresh
         entropy). Finite splits draw without replacement and refuse ``n`` above their size.
         """
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-            raise ValueError(f"n must be a non-negative int, got {n!r}")
+        n = require_int("n", n, minimum=0)
         rng = _as_generator(seed)
         if self._tasks is not None:
             if n > len(self._tasks):

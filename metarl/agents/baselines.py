@@ -23,6 +23,8 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from metarl.validation import require_int
+
 __all__ = ["Baseline", "LinearFeatureBaseline", "MLPValueBaseline", "time_feature"]
 
 TIME_SCALE = 100.0
@@ -153,8 +155,7 @@ class MLPValueBaseline(nn.Module):
         lr: float = 1e-2,
     ):
         super().__init__()
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        require_int("epochs", epochs)
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}")
         sizes = [obs_dim + 1, *hidden_sizes]

@@ -24,6 +24,7 @@ from metarl.agents.outer import MetaObjective, OuterLoop
 from metarl.agents.policies import check_policy_fits, kl_divergence
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task
+from metarl.validation import require_int
 
 __all__ = ["MetaLearner"]
 
@@ -60,15 +61,9 @@ class MetaLearner:
         first_order: bool = False,
         seed: int = 0,
     ):
-        if (
-            isinstance(num_inner_steps, bool)
-            or not isinstance(num_inner_steps, int)
-            or (num_inner_steps < 1)
-        ):
-            raise ValueError(f"num_inner_steps must be a positive int, got {num_inner_steps!r}")
         check_policy_fits(policy, sampler.observation_space, sampler.action_space)
         self.policy, self.sampler, self.inner, self.outer = policy, sampler, inner, outer
-        self.num_inner_steps = num_inner_steps
+        self.num_inner_steps = require_int("num_inner_steps", num_inner_steps)
         self.first_order = first_order
         self.iteration = 0
         self.rng = np.random.default_rng(seed)

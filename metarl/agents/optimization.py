@@ -5,6 +5,8 @@ Parameters may be given as a sequence of tensors or a mapping name -> tensor (as
 ``dict(module.named_parameters())``); flat vectors concatenate them in that order.
 
 >>> import torch
+
+from metarl.validation import require_int
 >>> a = torch.tensor([[4.0, 1.0], [1.0, 3.0]])
 >>> conjugate_gradient(lambda v: a @ v, torch.tensor([1.0, 2.0]))
 tensor([0.0909, 0.6364])
@@ -17,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import torch
+
+from metarl.validation import require_int
 
 __all__ = [
     "LineSearchResult",
@@ -176,8 +180,7 @@ def backtracking_line_search(
     """
     if not 0.0 < backtrack_ratio < 1.0:
         raise ValueError(f"backtrack_ratio must lie in (0, 1), got {backtrack_ratio!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    require_int("max_steps", max_steps)
     old = _scalar(old_loss)
     loss = kl = math.nan
     for step in range(max_steps):

@@ -23,6 +23,8 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
 from torch.func import functional_call
 
+from metarl.validation import require_int
+
 __all__ = [
     "ACTIVATIONS",
     "CategoricalMLPPolicy",
@@ -47,8 +49,7 @@ def _mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; allowed: {sorted(ACTIVATIONS)}")
     for size in (in_dim, out_dim, *hidden_sizes):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"layer sizes must be positive ints, got {size!r}")
+        require_int("layer size", size)
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden_sizes]
     for fan_in, fan_out in pairwise(sizes):

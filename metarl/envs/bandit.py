@@ -7,6 +7,7 @@ from gymnasium import spaces
 
 from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
 from metarl.tasks import TaskDistribution, Uniform
+from metarl.validation import require_int
 
 __all__ = ["BanditEnv", "BanditVectorEnv"]
 
@@ -19,8 +20,7 @@ class BanditDynamics(BatchDynamics):
 
     def __init__(self, num_envs: int, num_arms: int = 5):
         super().__init__(num_envs)
-        if isinstance(num_arms, bool) or not isinstance(num_arms, int) or num_arms < 2:
-            raise ValueError(f"num_arms must be an int >= 2, got {num_arms!r}")
+        require_int("num_arms", num_arms, minimum=2)
         self.task_distribution = TaskDistribution(
             self.family,
             [

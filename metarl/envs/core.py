@@ -20,6 +20,7 @@ from gymnasium.vector.utils import batch_space
 
 from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
 from metarl.tasks import Task, TaskDistribution
+from metarl.validation import require_int
 
 __all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv"]
 
@@ -47,9 +48,7 @@ class BatchDynamics(ABC):
     single_action_space: gym.spaces.Space
 
     def __init__(self, num_envs: int):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = int(num_envs)
+        self.num_envs = require_int("num_envs", num_envs)
         self.rng = StreamRNG(self.num_envs)
         self.params: dict[str, np.ndarray] = {}
 
@@ -169,13 +168,7 @@ class MetaVectorEnv(VectorEnv):
         self.num_envs = self._dynamics.num_envs
         if max_episode_steps is None:
             max_episode_steps = self._dynamics.horizon
-        if (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, int)
-            or (max_episode_steps < 1)
-        ):
-            raise ValueError(f"max_episode_steps must be a positive int, got {max_episode_steps!r}")
-        self.max_episode_steps = max_episode_steps
+        self.max_episode_steps = require_int("max_episode_steps", max_episode_steps)
         self.render_mode = None
         self.single_observation_space = self._dynamics.single_observation_space
         self.single_action_space = self._dynamics.single_action_space

@@ -7,6 +7,7 @@ from gymnasium import spaces
 
 from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
 from metarl.tasks import Dirichlet, Normal, TaskDistribution
+from metarl.validation import require_int
 
 __all__ = ["TabularMDPEnv", "TabularMDPVectorEnv"]
 
@@ -19,9 +20,8 @@ class TabularMDPDynamics(BatchDynamics):
 
     def __init__(self, num_envs: int, num_states: int = 10, num_actions: int = 5):
         super().__init__(num_envs)
-        for name, value in (("num_states", num_states), ("num_actions", num_actions)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise ValueError(f"{name} must be an int >= 2, got {value!r}")
+        require_int("num_states", num_states, minimum=2)
+        require_int("num_actions", num_actions, minimum=2)
         self.num_states, self.num_actions = num_states, num_actions
         self.task_distribution = TaskDistribution(
             self.family,
