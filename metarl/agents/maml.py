@@ -8,11 +8,9 @@ Meta-SGD (``InnerLoop(learn_step_size=True)``).
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +20,7 @@ from torch import nn
 from metarl.agents.inner import InnerLoop, per_task_mean
 from metarl.agents.outer import MetaObjective, OuterLoop
 from metarl.agents.policies import check_policy_fits, kl_divergence
+from metarl.checkpoint import load_checkpoint, save_checkpoint
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task
 from metarl.validation import require_int
@@ -207,24 +206,8 @@ class MetaLearner:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write :meth:`state_dict` atomically (temporary file, then rename)."""
-        path = Path(path)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as f:
-            torch.save(self.state_dict(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(f.name, path)
+        save_checkpoint({"learner": self.state_dict()}, path)
 
     def load(self, path: str | os.PathLike) -> None:
-        """Restore a checkpoint written by :meth:`save`; a corrupt file raises ``ValueError``."""
-        try:
-            state = torch.load(path, weights_only=False)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise ValueError(
-                f"checkpoint {path} is corrupt or not a metarl checkpoint: {err}"
-            ) from err
-        missing = {"policy", "step_sizes", "optimizer", "outer", "iteration", "rng"} - set(state)
-        if missing:
-            raise ValueError(f"checkpoint {path} lacks {sorted(missing)}")
-        self.load_state_dict(state)
+        """Restore a checkpoint written by :meth:`save` (``CheckpointError`` if it is unusable)."""
+        self.load_state_dict(load_checkpoint(path, required=("learner",))["learner"])

@@ -1,0 +1,247 @@
+"""Run configuration: one typed dataclass, loaded from YAML and validated, that builds the agent.
+
+>>> config = TrainConfig(env="metarl/Navigation2D-v0", iterations=2)
+>>> config.with_overrides(["inner_lr=0.05", "hidden_sizes=[32, 32]"]).inner_lr
+0.05
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+import yaml
+
+__all__ = ["ConfigError", "TrainConfig", "build_learner", "load_config"]
+
+Outer = Literal["trpo", "ppo", "promp"]
+Estimator = Literal["reinforce", "lvc"]
+BaselineKind = Literal["linear", "mlp"]
+
+
+class ConfigError(ValueError):
+    """A configuration names an unknown key or holds a value that is not allowed."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a meta-training run depends on. Defaults: MAML-TRPO on 2D navigation with the
+    settings of Finn et al. 2017 / pytorch-maml-rl."""
+
+    env: str = "metarl/Navigation2D-v0"
+    """Registered family id."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra arguments of ``gymnasium.make_vec`` (e.g. ``max_episode_steps``)."""
+    outer: Outer = "trpo"
+    """Outer loop: ``trpo`` (MAML-TRPO), ``ppo`` (MAML-PPO) or ``promp`` (ProMP)."""
+    iterations: int = 500
+    """Meta-iterations."""
+    meta_batch_size: int = 20
+    """Tasks per meta-iteration."""
+    episodes_per_task: int = 20
+    """Episodes per task and inner step (and for the post-update batch)."""
+    num_inner_steps: int = 1
+    """Inner policy-gradient steps per task."""
+    inner_lr: float = 0.1
+    """Inner step size alpha (initial value under Meta-SGD)."""
+    learn_inner_lr: bool = False
+    """Meta-SGD: learn one inner step size per parameter element."""
+    first_order: bool = False
+    """First-order MAML: drop second-order terms of the meta-gradient."""
+    estimator: Estimator = "reinforce"
+    """Inner-loss estimator: ``reinforce`` (MAML) or ``lvc`` (ProMP's low-variance curvature)."""
+    gamma: float = 0.99
+    """Discount."""
+    gae_lambda: float = 1.0
+    """GAE lambda (1: Monte-Carlo returns minus baseline)."""
+    normalize_advantages: bool = True
+    """Standardise advantages per task."""
+    baseline: BaselineKind = "linear"
+    """Value baseline: ``linear`` features (Duan et al. 2016) or an ``mlp``."""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """Policy hidden layer sizes."""
+    activation: str = "tanh"
+    """Policy activation: ``tanh`` or ``relu``."""
+    max_kl: float = 0.01
+    """TRPO: KL trust-region size."""
+    cg_iterations: int = 10
+    """TRPO: conjugate-gradient iterations."""
+    cg_damping: float = 1e-5
+    """TRPO: damping added to the KL Hessian."""
+    line_search_steps: int = 15
+    """TRPO: backtracking line-search steps."""
+    backtrack_ratio: float = 0.8
+    """TRPO: step shrink factor per line-search step."""
+    outer_lr: float = 1e-3
+    """PPO / ProMP: Adam learning rate."""
+    clip: float = 0.2
+    """PPO / ProMP: ratio clipping."""
+    outer_epochs: int = 5
+    """PPO / ProMP: optimisation epochs per meta-batch."""
+    kl_coeff: float = 5e-4
+    """ProMP: initial coefficient of the pre-update KL penalty."""
+    target_kl: float = 0.01
+    """ProMP: target of the pre-update KL (the coefficient adapts towards it)."""
+    seed: int = 0
+    """Seed of everything: policy initialisation, task draws, envs, action noise."""
+    checkpoint_every: int = 10
+    """Write ``checkpoints/last.pt`` every this many iterations (and at the end)."""
+    eval_tasks: int = 40
+    """Held-out tasks in the evaluation."""
+    eval_steps: int = 3
+    """Adaptation steps in the evaluation (returns after 0..eval_steps)."""
+    baseline_timesteps: int = 100_000
+    """Env steps of each SB3 baseline (pretrained, oracle, rl2) in the evaluation."""
+
+    def __post_init__(self) -> None:
+        hints = get_type_hints(TrainConfig)
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), hints[f.name])
+        positive_ints = (
+            "iterations", "meta_batch_size", "episodes_per_task", "num_inner_steps",
+            "cg_iterations", "line_search_steps", "outer_epochs", "checkpoint_every",
+            "eval_tasks", "baseline_timesteps",
+        )
+        for name in positive_ints:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.eval_steps < 0:
+            raise ConfigError(f"eval_steps must be >= 0, got {self.eval_steps!r}")
+        for name in ("inner_lr", "max_kl", "outer_lr", "kl_coeff", "target_kl"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        # name: (whether the value is allowed, the allowed interval)
+        intervals = {
+            "gamma": (0.0 < self.gamma <= 1.0, "(0, 1]"),
+            "gae_lambda": (0.0 <= self.gae_lambda <= 1.0, "[0, 1]"),
+            "clip": (0.0 < self.clip < 1.0, "(0, 1)"),
+            "backtrack_ratio": (0.0 < self.backtrack_ratio < 1.0, "(0, 1)"),
+        }
+        for name, (inside, text) in intervals.items():
+            if not inside:
+                raise ConfigError(f"{name} must lie in {text}, got {getattr(self, name)!r}")
+        if self.cg_damping < 0:
+            raise ConfigError(f"cg_damping must be >= 0, got {self.cg_damping!r}")
+        if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
+            raise ConfigError(f"hidden_sizes must be positive ints, got {self.hidden_sizes!r}")
+        if self.activation not in ("tanh", "relu"):
+            raise ConfigError(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
+        if self.outer == "promp" and self.estimator != "lvc":
+            raise ConfigError("outer 'promp' needs estimator 'lvc' (ProMP's inner estimator)")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys raise :class:`ConfigError` listing the allowed ones."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a config must be a mapping of keys to values, got {data!r}")
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ConfigError(f"unknown config key(s) {unknown}; allowed: {allowed}")
+        values = dict(data)
+        if "hidden_sizes" in values and isinstance(values["hidden_sizes"], list):
+            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain YAML-serialisable form (``from_dict(to_dict())`` round-trips)."""
+        data = dataclasses.asdict(self)
+        data["hidden_sizes"] = list(self.hidden_sizes)
+        return data
+
+    def with_overrides(self, assignments: Iterable[str]) -> TrainConfig:
+        """Apply ``key=value`` strings (values parsed as YAML), as given by ``--set``."""
+        data = self.to_dict()
+        for assignment in assignments:
+            key, sep, text = assignment.partition("=")
+            if not sep:
+                raise ConfigError(f"--set takes key=value, got {assignment!r}")
+            data[key.strip()] = yaml.safe_load(text)
+        return TrainConfig.from_dict(data)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    origin = getattr(hint, "__origin__", None)
+    if origin is Literal:
+        if value not in get_args(hint):
+            raise ConfigError(f"{name} must be one of {list(get_args(hint))}, got {value!r}")
+        return
+    expected = {int: int, float: (int, float), bool: bool, str: str}.get(hint)
+    if expected is None:
+        expected = {tuple: tuple, dict: dict}[origin]
+    if isinstance(value, bool) and hint is not bool:
+        raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
+    if origin is tuple and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ConfigError(f"{name} must hold ints, got {value!r}")
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> TrainConfig:
+    """Read a YAML config and apply ``key=value`` overrides."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    try:
+        return TrainConfig.from_dict(data).with_overrides(overrides)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torch is heavy)
+    """Construct the sampler, policy, inner and outer loops and the meta-learner of ``config``."""
+    import torch
+
+    from metarl.agents import (
+        PPO,
+        TRPO,
+        InnerLoop,
+        LinearFeatureBaseline,
+        MetaLearner,
+        MLPValueBaseline,
+        ProMP,
+        make_policy,
+    )
+    from metarl.sampling import MultiTaskSampler
+
+    torch.manual_seed(config.seed)
+    sampler = MultiTaskSampler(config.env, config.episodes_per_task, config.env_kwargs)
+    policy = make_policy(
+        sampler.observation_space, sampler.action_space, config.hidden_sizes, config.activation
+    )
+    obs_dim = int(sampler.observation_space.shape[0])
+    baseline_factory = (
+        LinearFeatureBaseline if config.baseline == "linear" else lambda: MLPValueBaseline(obs_dim)
+    )
+    inner = InnerLoop(
+        policy,
+        step_size=config.inner_lr,
+        learn_step_size=config.learn_inner_lr,
+        gamma=config.gamma,
+        gae_lambda=config.gae_lambda,
+        normalize_advantages=config.normalize_advantages,
+        estimator=config.estimator,
+        baseline_factory=baseline_factory,
+    )
+    if config.outer == "trpo":
+        outer = TRPO(
+            config.max_kl, config.cg_iterations, config.cg_damping, config.line_search_steps,
+            config.backtrack_ratio,
+        )
+    elif config.outer == "ppo":
+        outer = PPO(config.outer_lr, config.clip, config.outer_epochs)
+    else:
+        outer = ProMP(
+            config.outer_lr, config.clip, config.outer_epochs, kl_coeff=config.kl_coeff,
+            target_kl=config.target_kl,
+        )
+    return MetaLearner(
+        policy, sampler, inner, outer, config.num_inner_steps, config.first_order, config.seed
+    )

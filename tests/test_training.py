@@ -1,0 +1,109 @@
+import csv
+
+import pytest
+import torch
+
+from metarl.agents import MetaLearner
+from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from metarl.config import ConfigError, TrainConfig, load_config
+from metarl.training import RunFolder, load_run, resume, train
+
+TINY = TrainConfig(
+    env="metarl/Navigation2D-v0",
+    env_kwargs={"max_episode_steps": 10},
+    iterations=4,
+    meta_batch_size=3,
+    episodes_per_task=2,
+    hidden_sizes=(8,),
+    checkpoint_every=2,
+    seed=3,
+)
+
+
+def read_metrics(path):
+    with open(path, newline="") as f:
+        return [
+            {k: float(v) for k, v in row.items() if not k.startswith("time_")}
+            for row in csv.DictReader(f)
+        ]
+
+
+def test_run_folder_holds_config_metrics_tensorboard_and_checkpoints(tmp_path):
+    train(TINY, tmp_path / "run", progress=False)
+    folder = RunFolder(tmp_path / "run")
+    assert load_config(folder.config) == TINY
+    rows = read_metrics(folder.metrics)
+    assert [r["iteration"] for r in rows] == [1, 2, 3, 4]
+    assert {"pre_return", "post_return", "loss_before", "kl_after"} <= set(rows[0])
+    assert any(folder.tensorboard.iterdir())
+    state = load_checkpoint(folder.last)
+    assert state["iteration"] == 4 and state["config"] == TINY.to_dict()
+    assert len(state["splits"]["test"]) == 40
+    assert folder.best.is_file()
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train(TINY, tmp_path / "run", progress=False)
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
+    train(TINY, tmp_path / "full", progress=False)
+    original = MetaLearner.meta_step
+
+    def killed_after_three(self, tasks):
+        if self.iteration == 3:  # killed during iteration 4; last checkpoint: iteration 2
+            raise KeyboardInterrupt
+        return original(self, tasks)
+
+    monkeypatch.setattr(MetaLearner, "meta_step", killed_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        train(TINY, tmp_path / "killed", progress=False)
+    monkeypatch.undo()
+    killed = RunFolder(tmp_path / "killed")
+    assert load_checkpoint(killed.last)["iteration"] == 2
+    assert len(read_metrics(killed.metrics)) == 3  # one row newer than the checkpoint
+    resume(killed.root, progress=False)
+    assert read_metrics(killed.metrics) == read_metrics(RunFolder(tmp_path / "full").metrics)
+
+
+def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint({"value": 1}, path)
+
+    def dying_save(obj, f):
+        f.write(b"partial bytes")
+        raise KeyboardInterrupt  # killed mid-write
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"value": 2}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["value"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_corrupt_or_missing_checkpoints_raise_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(tmp_path / "bad.pt")
+    torch.save({"weights": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a metarl checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a run folder"):
+        load_run(tmp_path)
+
+
+def test_config_files_are_validated(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("env: metarl/Navigation2D-v0\ninner_lr: -1\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: inner_lr must be > 0, got -1"):
+        load_config(path)
+    path.write_text("innr_lr: 0.1\n")
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) \['innr_lr'\]"):
+        load_config(path)
+    path.write_text("outer: promp\n")
+    with pytest.raises(ConfigError, match="needs estimator 'lvc'"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="--set takes key=value"):
+        TINY.with_overrides(["inner_lr"])
+    assert TINY.with_overrides(["hidden_sizes=[4, 4]"]).hidden_sizes == (4, 4)
