@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from metarl.agents.inner import InnerLoop
+from metarl.agents.policies import make_policy
 from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import Task
+from metarl.validation import require_int
 
-__all__ = ["adaptation_returns", "confidence_interval", "markdown_table", "plot_adaptation"]
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BASELINES",
+    "EvaluationResult",
+    "adaptation_returns",
+    "confidence_interval",
+    "evaluate_run",
+    "markdown_table",
+    "plot_adaptation",
+]
 
 
 def adaptation_returns(
@@ -89,3 +108,153 @@ def plot_adaptation(results: dict[str, np.ndarray], path: str, title: str) -> No
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+BASELINES = ("random", "pretrained", "oracle", "rl2", "scratch")
+"""Baselines ``evaluate_run`` can add beside the meta-trained agent."""
+
+
+@dataclass
+class EvaluationResult:
+    """Per-task returns after 0..``steps`` adaptation steps for every agent, on one task set."""
+
+    env: str
+    split: str
+    steps: int
+    episodes: int
+    tasks: list[Task]
+    returns: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
+
+    def table(self) -> str:
+        """Markdown table: mean return ± 95% CI per agent and step."""
+        return markdown_table(self.returns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "split": self.split,
+            "steps": self.steps,
+            "episodes_per_step": self.episodes,
+            "tasks": [t.to_dict() for t in self.tasks],
+            "returns": {name: r.tolist() for name, r in self.returns.items()},
+            "summary": {
+                name: {"mean": m.tolist(), "ci95": h.tolist()}
+                for name, (m, h) in ((n, confidence_interval(r)) for n, r in self.returns.items())
+            },
+        }
+
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``eval.json``, ``eval.csv`` and ``adaptation.png`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "json": folder / "eval.json",
+            "csv": folder / "eval.csv",
+            "plot": folder / "adaptation.png",
+        }
+        paths["json"].write_text(json.dumps(self.to_dict(), indent=1))
+        with open(paths["csv"], "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["task_index", "task_id", "task_params", "agent", "step", "return"])
+            for name, returns in self.returns.items():
+                for index, task in enumerate(self.tasks):
+                    params = json.dumps(task.to_dict()["params"])
+                    for step, value in enumerate(returns[index]):
+                        writer.writerow([index, task.id, params, name, step, repr(float(value))])
+        plot_adaptation(self.returns, str(paths["plot"]), f"{self.env} ({self.split} tasks)")
+        return paths
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    split: str = "test",
+    num_tasks: int | None = None,
+    steps: int | None = None,
+    episodes: int | None = None,
+    baselines: Sequence[str] = (),
+    seed: int = 0,
+    checkpoint: str = "last",
+) -> EvaluationResult:
+    """The fast-adaptation evaluation of a run folder's agent, beside the named ``baselines``.
+
+    Every agent sees the same ``num_tasks`` tasks of ``split`` (default: the config's
+    ``eval_tasks``), ``episodes`` episodes per adaptation step (default: the config's
+    ``episodes_per_task``) and ``steps`` steps (default: the config's ``eval_steps``). SB3
+    baseline models are trained once and cached in ``<run>/baselines``.
+    """
+    from metarl.training import RunFolder, load_run
+
+    unknown = sorted(set(baselines) - set(BASELINES))
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {unknown}; allowed: {list(BASELINES)}")
+    if split == "train":
+        raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
+    config, learner = load_run(run_dir, checkpoint)
+    distribution = learner.sampler.task_distribution
+    tasks = list(distribution.split(split).tasks)
+    num_tasks = config.eval_tasks if num_tasks is None else require_int("num_tasks", num_tasks)
+    if num_tasks > len(tasks):
+        raise ValueError(f"split {split!r} holds {len(tasks)} tasks, asked for {num_tasks}")
+    tasks = tasks[:num_tasks]
+    steps = config.eval_steps if steps is None else require_int("steps", steps, minimum=0)
+    episodes = config.episodes_per_task if episodes is None else require_int("episodes", episodes)
+    sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
+    result = EvaluationResult(config.env, split, steps, episodes, tasks)
+    result.returns["meta-trained"] = adaptation_returns(
+        learner.policy, learner.inner, sampler, tasks, steps, seed
+    )
+    inner_kwargs = {
+        "step_size": config.inner_lr,
+        "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda,
+        "normalize_advantages": config.normalize_advantages,
+        "estimator": config.estimator,
+    }
+    for name in baselines:
+        logger.info("evaluating baseline %s", name)
+        result.returns[name] = _baseline_returns(
+            name,
+            config,
+            inner_kwargs,
+            sampler,
+            tasks,
+            steps,
+            episodes,
+            seed,
+            RunFolder(run_dir).root / "baselines",
+        )
+    sampler.close()
+    return result
+
+
+def _baseline_returns(
+    name: str,
+    config: Any,
+    inner_kwargs: dict[str, Any],
+    sampler: MultiTaskSampler,
+    tasks: list[Task],
+    steps: int,
+    episodes: int,
+    seed: int,
+    cache: Path,
+) -> np.ndarray:
+    arch = {"hidden_sizes": config.hidden_sizes, "activation": config.activation}
+    env, env_kwargs, budget = config.env, config.env_kwargs, config.baseline_timesteps
+    if name == "random":
+        torch.manual_seed(seed + 1)
+        policy = make_policy(sampler.observation_space, sampler.action_space, **arch)
+        return adaptation_returns(
+            policy, InnerLoop(policy, **inner_kwargs), sampler, tasks, steps, seed
+        )
+    from metarl import baselines as sb3  # SB3 models, only for these baselines
+
+    if name == "pretrained":
+        model = sb3.train_pretrained(env, env_kwargs, budget, seed, cache, **arch)
+        return sb3.pretrained_returns(model, inner_kwargs, sampler, tasks, steps, seed, **arch)
+    if name == "oracle":
+        model = sb3.train_oracle(env, env_kwargs, budget, seed, cache, **arch)
+        return sb3.oracle_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
+    if name == "rl2":
+        model = sb3.train_rl2(env, env_kwargs, budget, seed, cache, trial_episodes=steps + 1)
+        return sb3.rl2_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
+    return sb3.scratch_returns(env, env_kwargs, tasks, steps, episodes, seed, **arch)
