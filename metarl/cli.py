@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -31,10 +32,10 @@ def _run_name(env: str, outer: str, seed: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from metarl.training import resume, train
+    from metarl.training import RunFolder, resume, train
 
     if args.resume:
-        if args.config or args.set or args.seed is not None or args.out:
+        if args.config or args.set or args.seed is not None or args.out or args.overwrite:
             raise ConfigError(
                 "--resume continues a run as configured; drop --config/--set/--seed/--out"
             )
@@ -52,6 +53,8 @@ def _train(args: argparse.Namespace) -> None:
         if args.out
         else Path("runs") / _run_name(config.env, config.outer, config.seed)
     )
+    if args.overwrite and RunFolder(out).config.is_file():
+        shutil.rmtree(out)
     train(config, out)
     print(f"run: {out}\nnext: metarl evaluate {out}")
 
@@ -91,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="shorthand for --set seed=N")
     train.add_argument("--out", help="run folder (default: runs/<family>-<outer>-s<seed>-<time>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run folder at --out"
+    )
     train.set_defaults(handler=_train)
     evaluate = commands.add_parser("evaluate", help="fast-adaptation evaluation of a run")
     evaluate.add_argument("run", help="run folder")

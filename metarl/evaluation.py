@@ -45,8 +45,12 @@ def adaptation_returns(
 
     Every step samples ``sampler.episodes_per_task`` fresh episodes per task with the current
     (adapted) parameters, records their mean return, then adapts on them. The same protocol serves
-    every agent and baseline: pass its policy and the inner loop to apply.
+    every agent and baseline: pass its policy and the inner loop to apply. ``seed`` seeds the
+    envs and the action noise, so the result does not depend on the sampler's earlier use.
     """
+    if not tasks:
+        raise ValueError("adaptation_returns needs at least one task")
+    sampler.seed(seed)
     params = {
         k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), len(tasks)).items()
     }

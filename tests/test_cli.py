@@ -14,9 +14,22 @@ from metarl.envs import registered_ids
 CONFIGS = sorted(Path(__file__).parents[1].glob("configs/**/*.yaml"))
 QUICK = str(Path(__file__).parents[1] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
 TINY = [
-    "--set", "iterations=2", "--set", "meta_batch_size=3", "--set", "episodes_per_task=2",
-    "--set", "hidden_sizes=[8]", "--set", "env_kwargs={max_episode_steps: 10}",
-    "--set", "eval_tasks=4", "--set", "eval_steps=2", "--set", "baseline_timesteps=256",
+    "--set",
+    "iterations=2",
+    "--set",
+    "meta_batch_size=3",
+    "--set",
+    "episodes_per_task=2",
+    "--set",
+    "hidden_sizes=[8]",
+    "--set",
+    "env_kwargs={max_episode_steps: 10}",
+    "--set",
+    "eval_tasks=4",
+    "--set",
+    "eval_steps=2",
+    "--set",
+    "baseline_timesteps=256",
 ]
 
 
@@ -32,6 +45,11 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
     for name in ("config.yaml", "metrics.csv", "checkpoints/last.pt", "checkpoints/best.pt"):
         assert (run / name).is_file(), name
     assert load_config(run / "config.yaml").seed == 1
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 2  # exists
+    assert (
+        main(["train", "--config", QUICK, *TINY, "--seed", "1", "--out", str(run), "--overwrite"])
+        == 0
+    )
     assert main(["evaluate", str(run), "--baselines", "random"]) == 0
     printed = capsys.readouterr().out
     assert "| meta-trained |" in printed and "| random |" in printed

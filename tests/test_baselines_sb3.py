@@ -1,0 +1,390 @@
+"""Tests of the SB3 reviewer baselines (metarl.baselines): tiny budgets, seeded."""
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from metarl import baselines
+from metarl.baselines import (
+    CacheError,
+    TrialWrapper,
+    oracle_returns,
+    policy_from_sb3,
+    pretrained_returns,
+    rl2_returns,
+    scratch_returns,
+    train_oracle,
+    train_pretrained,
+    train_rl2,
+)
+from metarl.sampling import MultiTaskSampler
+
+torch.set_num_threads(1)
+
+NAV = "metarl/Navigation2D-v0"
+BANDIT = "metarl/Bandit-v0"
+HIDDEN = (16, 16)
+TINY_PPO = {"n_steps": 256, "batch_size": 64, "n_epochs": 2}
+TINY_RL2 = {
+    "n_steps": 128,
+    "batch_size": 64,
+    "n_epochs": 2,
+    "policy_kwargs": {"lstm_hidden_size": 16, "net_arch": [16]},
+}
+NUM_STEPS, EPISODES = 2, 2
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("baselines")
+
+
+@pytest.fixture(scope="module")
+def nav_tasks():
+    return list(gym.make(NAV).unwrapped.task_distribution.split("test").tasks[:3])
+
+
+@pytest.fixture(scope="module")
+def pretrained(cache):
+    return train_pretrained(NAV, None, 512, 0, cache, HIDDEN, "tanh", ppo_kwargs=TINY_PPO)
+
+
+@pytest.fixture(scope="module")
+def oracle(cache):
+    return train_oracle(NAV, None, 512, 0, cache, HIDDEN, "tanh", ppo_kwargs=TINY_PPO)
+
+
+@pytest.fixture(scope="module")
+def rl2(cache):
+    pytest.importorskip("sb3_contrib", reason="RL^2 needs sb3-contrib (not yet in pyproject)")
+    return train_rl2(NAV, None, 256, 0, cache, trial_episodes=2, ppo_kwargs=TINY_RL2)
+
+
+def _perturbed_ppo(env_id: str, activation: str) -> PPO:
+    """An untrained PPO whose actor weights (biases and log_std too) are all non-trivial."""
+    model = PPO(
+        "MlpPolicy",
+        gym.make(env_id),
+        seed=1,
+        device="cpu",
+        policy_kwargs=baselines._policy_kwargs(HIDDEN, activation),
+    )
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.policy.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=generator))
+    return model
+
+
+# --------------------------------------------------------------------------- policy_from_sb3
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_policy_from_sb3_gaussian_equals_sb3_distribution(activation):
+    model = _perturbed_ppo(NAV, activation)
+    policy = policy_from_sb3(
+        model, model.observation_space, model.action_space, HIDDEN, activation.upper()
+    )
+    assert {n for n, _ in policy.named_parameters()} == {
+        "mean.0.weight", "mean.0.bias", "mean.2.weight", "mean.2.bias",
+        "mean.4.weight", "mean.4.bias", "log_std",
+    }  # fmt: skip
+    obs = torch.randn(64, 2, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        theirs = model.policy.get_distribution(obs).distribution
+        ours = policy(obs).base_dist
+    torch.testing.assert_close(ours.loc, theirs.loc)
+    torch.testing.assert_close(ours.scale, theirs.scale)
+    assert not torch.allclose(ours.scale, torch.ones_like(ours.scale))  # log_std was copied
+
+
+def test_policy_from_sb3_categorical_equals_sb3_distribution():
+    model = _perturbed_ppo(BANDIT, "tanh")
+    policy = policy_from_sb3(model, model.observation_space, model.action_space, HIDDEN, "tanh")
+    obs = torch.rand(64, 1, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        theirs = model.policy.get_distribution(obs).distribution
+        ours = policy(obs)
+    torch.testing.assert_close(ours.probs, theirs.probs)
+    assert ours.probs.std(0).sum() > 0  # the logits depend on the observation
+
+
+def test_policy_from_sb3_rejects_other_architectures():
+    model = _perturbed_ppo(NAV, "tanh")
+    spaces = (model.observation_space, model.action_space)
+    with pytest.raises(ValueError, match=r"do not match hidden_sizes \[32, 16\]"):
+        policy_from_sb3(model, *spaces, (32, 16), "tanh")
+    with pytest.raises(ValueError, match="activation 'relu'"):
+        policy_from_sb3(model, *spaces, HIDDEN, "relu")
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        policy_from_sb3(model, *spaces, HIDDEN, "gelu")
+    with pytest.raises(ValueError, match="observation space"):
+        policy_from_sb3(model, gym.spaces.Box(-1, 1, (3,)), model.action_space, HIDDEN, "tanh")
+
+
+# --------------------------------------------------------------------------- returns
+def test_pretrained_returns_shape_adaptation_and_determinism(pretrained, nav_tasks):
+    sampler = MultiTaskSampler(NAV, episodes_per_task=EPISODES)
+    run = lambda: pretrained_returns(  # noqa: E731
+        pretrained, {"step_size": 0.5}, sampler, nav_tasks, NUM_STEPS, 0, HIDDEN, "tanh"
+    )
+    first = run()
+    assert first.shape == (3, NUM_STEPS + 1) and first.dtype == np.float64
+    assert np.all(np.isfinite(first)) and np.all(first < 0)  # dense reward: minus a distance
+    assert not np.allclose(first[:, 0], first[:, 1])  # the inner loop changed the policy
+    np.testing.assert_array_equal(first, run())
+    sampler.close()
+
+
+def test_oracle_returns_shape_and_constant_columns(oracle, nav_tasks):
+    returns = oracle_returns(oracle, NAV, None, nav_tasks, NUM_STEPS, EPISODES, seed=0)
+    assert returns.shape == (3, NUM_STEPS + 1) and returns.dtype == np.float64
+    assert np.all(returns == returns[:, :1])  # no adaptation
+    np.testing.assert_array_equal(returns, oracle_returns(oracle, NAV, {}, nav_tasks, 2, 2, 0))
+    assert not np.array_equal(returns, oracle_returns(oracle, NAV, {}, nav_tasks, 2, 2, 1))
+
+
+def test_scratch_returns_shape_and_learning_changes_columns(nav_tasks):
+    returns = scratch_returns(
+        NAV, None, nav_tasks, NUM_STEPS, EPISODES, 0, HIDDEN, "tanh", ppo_kwargs={"n_epochs": 2}
+    )
+    assert returns.shape == (3, NUM_STEPS + 1) and returns.dtype == np.float64
+    assert np.all(np.isfinite(returns)) and np.all(returns < 0)
+    assert not np.allclose(returns[:, 0], returns[:, 1])  # one PPO update per column
+
+
+def test_rl2_returns_shape_and_determinism(rl2, nav_tasks):
+    returns = rl2_returns(rl2, NAV, None, nav_tasks, NUM_STEPS, EPISODES, seed=0)
+    assert returns.shape == (3, NUM_STEPS + 1) and returns.dtype == np.float64
+    assert np.all(np.isfinite(returns)) and np.all(returns < 0)
+    np.testing.assert_array_equal(returns, rl2_returns(rl2, NAV, None, nav_tasks, 2, 2, 0))
+
+
+def test_oracle_beats_random_policy_after_a_modest_budget(tmp_path):
+    """6k steps (about 7 s on one core); 20k steps took about 25 s, too slow for this suite."""
+    model = train_oracle(
+        NAV,
+        None,
+        6144,
+        0,
+        tmp_path,
+        (32, 32),
+        "tanh",
+        ppo_kwargs={"n_steps": 512, "batch_size": 64, "n_epochs": 4, "learning_rate": 1e-3},
+    )
+    env = gym.make(NAV)
+    tasks = env.unwrapped.task_distribution.split("test").tasks[:5]
+    trained = oracle_returns(model, NAV, None, tasks, 0, 4, seed=0).mean()
+    random_returns = []
+    for i, task in enumerate(tasks):
+        env.reset(seed=i, options={"task": task})
+        env.action_space.seed(i)
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            total, done = total + reward, terminated or truncated
+        random_returns.append(total)
+    assert trained > np.mean(random_returns) + 20, (trained, random_returns)
+
+
+# --------------------------------------------------------------------------- caching
+@pytest.fixture
+def learn_calls(monkeypatch):
+    calls: list[int] = []
+    original = PPO.learn
+
+    def spy(self, total_timesteps, *args, **kwargs):
+        calls.append(total_timesteps)
+        return original(self, total_timesteps, *args, **kwargs)
+
+    monkeypatch.setattr(PPO, "learn", spy)
+    return calls
+
+
+def _train_tiny(folder: Path, timesteps: int = 128, seed: int = 0) -> PPO:
+    kwargs = {"n_steps": 128, "batch_size": 64, "n_epochs": 1}
+    return train_pretrained(NAV, None, timesteps, seed, folder, (8,), "tanh", ppo_kwargs=kwargs)
+
+
+def test_second_train_call_loads_the_cached_model(tmp_path, learn_calls):
+    first = _train_tiny(tmp_path)
+    zip_path = tmp_path / "pretrained.zip"
+    stamp = zip_path.stat().st_mtime_ns
+    second = _train_tiny(tmp_path)
+    assert learn_calls == [128]  # trained once, loaded the second time
+    assert zip_path.stat().st_mtime_ns == stamp
+    for (name, a), (_, b) in zip(
+        first.policy.state_dict().items(), second.policy.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=name)
+    meta = json.loads((tmp_path / "pretrained.json").read_text())
+    assert meta["config"]["hidden_sizes"] == [8] and meta["config"]["timesteps"] == 128
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained.json", "pretrained.zip"]
+
+
+def test_changed_metadata_triggers_retraining(tmp_path, learn_calls):
+    _train_tiny(tmp_path, timesteps=128)
+    _train_tiny(tmp_path, timesteps=256)  # different budget: retrain and overwrite
+    assert learn_calls == [128, 256]
+    meta_path = tmp_path / "pretrained.json"
+    assert json.loads(meta_path.read_text())["config"]["timesteps"] == 256
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["seed"] = 7  # as if the cache had been trained with another seed
+    meta_path.write_text(json.dumps(meta))
+    _train_tiny(tmp_path, timesteps=256)
+    assert learn_calls == [128, 256, 256]
+    _train_tiny(tmp_path, timesteps=256)
+    assert learn_calls == [128, 256, 256]
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    first, second = _train_tiny(tmp_path / "a"), _train_tiny(tmp_path / "b")
+    other = _train_tiny(tmp_path / "c", seed=1)
+    for name, value in first.policy.state_dict().items():
+        torch.testing.assert_close(value, second.policy.state_dict()[name], msg=name)
+    assert not torch.equal(first.policy.action_net.weight, other.policy.action_net.weight)
+
+
+def test_damaged_cache_raises_cache_error(tmp_path, learn_calls):
+    _train_tiny(tmp_path)
+    zip_path, meta_path = tmp_path / "pretrained.zip", tmp_path / "pretrained.json"
+    zip_path.write_bytes(b"not a zip")
+    with pytest.raises(CacheError, match=r"pretrained\.zip does not match the SHA-256"):
+        _train_tiny(tmp_path)
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = baselines._sha256(zip_path)  # a damaged zip that its metadata vouches for
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CacheError, match=r"cannot load the cached model .*pretrained\.zip"):
+        _train_tiny(tmp_path)
+    (tmp_path / "pretrained.json").write_text("{broken")
+    with pytest.raises(CacheError, match=r"cannot read the cache metadata .*pretrained\.json"):
+        _train_tiny(tmp_path)
+    assert learn_calls == [128]
+
+
+# --------------------------------------------------------------------------- validation
+def test_arguments_are_validated(tmp_path, nav_tasks, pretrained, oracle):
+    bandit_task = gym.make(BANDIT).unwrapped.task_distribution.default_task()
+    cases = [
+        (lambda: train_pretrained(NAV, None, 64, 0, tmp_path, HIDDEN, "gelu"), "activation 'gelu'"),
+        (lambda: train_oracle(NAV, None, 0, 0, tmp_path, HIDDEN, "tanh"), "timesteps .* got 0"),
+        (lambda: train_pretrained("CartPole-v1", None, 64, 0, tmp_path, HIDDEN, "tanh"), "env_id"),
+        (lambda: train_rl2(NAV, None, 64, -1, tmp_path, 2), "seed must be an int >= 0"),
+        (lambda: train_rl2(NAV, None, 64, 0, tmp_path, 0), "trial_episodes"),
+        (
+            lambda: train_oracle(
+                NAV, None, 64, 0, tmp_path, HIDDEN, "tanh", ppo_kwargs={"seed": 1}
+            ),
+            r"must not set \['seed'\]",
+        ),
+        (
+            lambda: train_pretrained(NAV, {"task": 1}, 64, 0, tmp_path, HIDDEN, "tanh"),
+            "must not set 'task'",
+        ),
+        (
+            lambda: oracle_returns(oracle, NAV, None, [*nav_tasks, bandit_task], 2, 2, 0),
+            r"tasks\[3\]: task belongs to family 'Bandit'",
+        ),
+        (lambda: oracle_returns(oracle, NAV, None, nav_tasks, 2, 0, 0), "episodes"),
+        (lambda: oracle_returns(oracle, NAV, None, [], 2, 2, 0), "non-empty sequence"),
+        (lambda: oracle_returns(oracle, NAV, None, [{"goal": 0}], 2, 2, 0), r"tasks\[0\]"),
+        (lambda: oracle_returns(pretrained, NAV, None, nav_tasks, 2, 2, 0), "spaces"),
+        (lambda: rl2_returns(oracle, NAV, None, nav_tasks, 2, 2, 0), "RecurrentPPO"),
+        (
+            lambda: scratch_returns(NAV, None, nav_tasks, -1, 2, 0, HIDDEN, "tanh"),
+            "num_steps must be an int >= 0",
+        ),
+        (
+            lambda: pretrained_returns(
+                pretrained, {"lr": 1}, MultiTaskSampler(NAV, 2), nav_tasks, 2, 0, HIDDEN, "tanh"
+            ),
+            r"unknown inner_kwargs \['lr'\]",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert list(tmp_path.iterdir()) == []  # nothing was trained
+
+
+# --------------------------------------------------------------------------- TrialWrapper
+def test_trial_wrapper_observation_layout_discrete_and_box():
+    env = TrialWrapper(gym.make(BANDIT), trial_episodes=2)
+    assert env.observation_space.shape == (1 + 5 + 2,)
+    np.testing.assert_array_equal(env.observation_space.low, [0, 0, 0, 0, 0, 0, -np.inf, 0])
+    np.testing.assert_array_equal(env.observation_space.high, [1, 1, 1, 1, 1, 1, np.inf, 1])
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, np.zeros(8))
+    obs, reward, *_ = env.step(3)
+    np.testing.assert_array_equal(obs, [0, 0, 0, 0, 1, 0, reward, 0])
+
+    env = TrialWrapper(gym.make(NAV), trial_episodes=2)
+    np.testing.assert_allclose(env.observation_space.low[2:], [-0.1, -0.1, -np.inf, 0])
+    np.testing.assert_allclose(env.observation_space.high[2:], [0.1, 0.1, np.inf, 1])
+    obs, _ = env.reset(seed=0)
+    obs, reward, *_ = env.step(np.array([0.5, -0.05], dtype=np.float32))
+    np.testing.assert_allclose(obs, [0.1, -0.05, 0.1, -0.05, reward, 0.0], rtol=1e-6)
+    assert obs.dtype == np.float32 and obs in env.observation_space
+
+
+def test_trial_wrapper_trial_spans_inner_episodes_of_one_task():
+    env = TrialWrapper(gym.make(BANDIT), trial_episodes=3, seed=5)
+    ids = []
+    for _ in range(2):  # two trials
+        obs, info = env.reset()
+        task_ids, indices, rewards, done_flags = {info["task_id"]}, [], [], []
+        terminated = False
+        while not terminated:
+            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            assert not truncated
+            task_ids.add(info["task_id"])
+            indices.append(info["episode_index"])
+            rewards.append(reward)
+            done_flags.append(obs[-1])
+        assert len(task_ids) == 1  # the same task for the whole trial
+        ids.append(task_ids.pop())
+        assert indices == [0] * 10 + [1] * 10 + [2] * 10  # Bandit horizon: 10 pulls
+        assert np.flatnonzero(done_flags).tolist() == [9, 19, 29]
+        assert info["episode_returns"] == env.episode_returns
+        np.testing.assert_allclose(env.episode_returns, np.add.reduceat(rewards, [0, 10, 20]))
+        with pytest.raises(RuntimeError, match="trial is over"):
+            env.step(0)
+    assert ids[0] != ids[1]  # a new task for each trial
+    # the task stream is seeded like TaskResampling: reset(seed=s) restarts it
+    assert env.reset(seed=3)[1]["task_id"] == env.reset(seed=3)[1]["task_id"]
+
+
+def test_trial_wrapper_resets_recurrent_state_only_between_trials():
+    """SB3 resets an LSTM where the VecEnv reports done: only at the end of each trial."""
+    venv = DummyVecEnv([lambda: Monitor(TrialWrapper(gym.make(BANDIT), trial_episodes=3, seed=0))])
+    venv.seed(0)
+    venv.reset()
+    dones, lengths = [], []
+    for _ in range(65):
+        _, _, done, infos = venv.step(np.array([venv.action_space.sample()]))
+        dones.append(bool(done[0]))
+        if "episode" in infos[0]:
+            lengths.append(infos[0]["episode"]["l"])
+    assert np.flatnonzero(dones).tolist() == [29, 59]
+    assert lengths == [30, 30]
+
+
+@pytest.mark.parametrize("env_id", [BANDIT, NAV])
+@pytest.mark.filterwarnings("ignore:.*(different from the unwrapped|infinity):UserWarning")
+def test_trial_wrapper_passes_the_env_checker(env_id):
+    check_env(TrialWrapper(gym.make(env_id), trial_episodes=2, seed=0))
+
+
+def test_trial_wrapper_rejects_resampling_and_unbounded_envs():
+    with pytest.raises(ValueError, match="TaskResampling"):
+        TrialWrapper(baselines.TaskResampling(gym.make(NAV)), trial_episodes=2)
+    with pytest.raises(ValueError, match="bounded length"):
+        TrialWrapper(gym.make(NAV).unwrapped, trial_episodes=2)
+    with pytest.raises(ValueError, match="trial_episodes"):
+        TrialWrapper(gym.make(NAV), trial_episodes=0)

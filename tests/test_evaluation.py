@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from metarl.agents import InnerLoop, make_policy
+from metarl.evaluation import adaptation_returns, confidence_interval, markdown_table
+from metarl.sampling import MultiTaskSampler, stack_params
+
+
+def test_confidence_interval_matches_the_normal_formula():
+    mean, half = confidence_interval(np.array([[1.0, 10.0], [2.0, 10.0], [3.0, 10.0], [4.0, 10.0]]))
+    np.testing.assert_allclose(mean, [2.5, 10.0])
+    np.testing.assert_allclose(half, [1.96 * np.std([1, 2, 3, 4], ddof=1) / 2, 0.0])
+    assert confidence_interval(np.array([[5.0, 6.0]]))[1].tolist() == [0.0, 0.0]
+
+
+def test_markdown_table_lists_every_agent_and_step():
+    table = markdown_table({"a": np.zeros((3, 2)), "b": np.ones((3, 2))})
+    lines = table.splitlines()
+    assert lines[0] == "| agent | step 0 | step 1 |"
+    assert lines[3] == "| b | 1.0 ± 0.0 | 1.0 ± 0.0 |"
+
+
+def test_adaptation_returns_follow_the_protocol():
+    torch.manual_seed(0)
+    sampler = MultiTaskSampler("metarl/Navigation2D-v0", 3, {"max_episode_steps": 20})
+    policy = make_policy(sampler.observation_space, sampler.action_space, (8,))
+    inner = InnerLoop(policy, step_size=0.1)
+    tasks = sampler.task_distribution.split("test").tasks[:4]
+    returns = adaptation_returns(policy, inner, sampler, tasks, num_steps=2, seed=5)
+    assert returns.shape == (4, 3)
+    # step 0: the unadapted policy's mean return over 3 episodes per task, with the seed given
+    params = {k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), 4).items()}
+    sampler.sample(policy, tasks, params, seed=11)  # whatever ran before does not matter
+    again = adaptation_returns(policy, inner, sampler, tasks, num_steps=2, seed=5)
+    np.testing.assert_array_equal(again, returns)
+    sampler.seed(5)
+    batch = sampler.sample(policy, tasks, params, seed=5)
+    np.testing.assert_allclose(returns[:, 0], batch.task_returns().numpy(), rtol=1e-6)
+    # later steps use adapted parameters, so they differ
+    assert not np.allclose(returns[:, 1], returns[:, 0])
+    with pytest.raises(ValueError):
+        adaptation_returns(policy, inner, sampler, [], num_steps=1, seed=0)
