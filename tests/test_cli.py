@@ -50,19 +50,19 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
         main(["train", "--config", QUICK, *TINY, "--seed", "1", "--out", str(run), "--overwrite"])
         == 0
     )
-    assert main(["evaluate", str(run), "--baselines", "random"]) == 0
+    assert main(["evaluate", str(run), "--baselines", "random,pretrained,oracle,rl2,scratch"]) == 0
     printed = capsys.readouterr().out
-    assert "| meta-trained |" in printed and "| random |" in printed
+    assert all(f"| {a} |" in printed for a in ("meta-trained", "random", "oracle", "rl2"))
     result = json.loads((run / "eval" / "eval.json").read_text())
     assert result["env"] == "metarl/Navigation2D-v0" and result["split"] == "test"
     assert len(result["tasks"]) == 4
-    for agent in ("meta-trained", "random"):
+    for agent in ("meta-trained", "random", "pretrained", "oracle", "rl2", "scratch"):
         returns = np.array(result["returns"][agent])
         assert returns.shape == (4, 3) and np.isfinite(returns).all()
         assert len(result["summary"][agent]["mean"]) == 3
     rows = (run / "eval" / "eval.csv").read_text().splitlines()
     assert rows[0] == "task_index,task_id,task_params,agent,step,return"
-    assert len(rows) == 1 + 2 * 4 * 3
+    assert len(rows) == 1 + 6 * 4 * 3
     plot = run / "eval" / "adaptation.png"
     assert plot.stat().st_size > 10_000
     with Image.open(plot) as image:
