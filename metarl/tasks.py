@@ -33,7 +33,9 @@ from metarl.validation import require_int
 
 __all__ = [
     "SPLIT_NAMES",
+    "Choice",
     "Dirichlet",
+    "Disk",
     "Normal",
     "Parameter",
     "Task",
@@ -204,6 +206,11 @@ class Parameter(ABC):
         """Boolean ``(n,)``: which of ``values`` (shape ``(n, *shape)``) lie in the training range."""
         return np.ones(len(values), dtype=bool)
 
+    @property
+    def choices(self) -> np.ndarray | None:
+        """The finite set of allowed values (``(k, *shape)``), or ``None`` for a continuous one."""
+        return None
+
     @abstractmethod
     def bounds(self) -> tuple[float, float]:
         """Smallest and largest value any element may take (for observation spaces)."""
@@ -236,6 +243,9 @@ class Parameter(ABC):
 
 
 def _fmt(x: float) -> str:
+    for multiple in (1, 2):
+        if x == multiple * np.pi:
+            return f"{'' if multiple == 1 else multiple}pi"
     return f"{x:g}"
 
 
@@ -248,6 +258,8 @@ class Uniform(Parameter):
         default: value of the family's default task (scalar or array of ``shape``).
         ood: ``(low, high)`` envelope of the test-ood region; test-ood tasks are drawn from the
             envelope and rejected if they fall inside the training range. ``None``: no outside.
+        ood_per_element: draw test-ood values with *every* element outside the training range
+            (in ``[ood_low, low)`` or ``(high, ood_high]``) instead of anywhere in the envelope.
         limits: allowed range for user-made tasks; defaults to the envelope (or the training range).
         shape: shape of the value; ``()`` for a scalar.
         doc: one-line description.
@@ -263,6 +275,7 @@ class Uniform(Parameter):
         ood: tuple[float, float] | None = None,
         limits: tuple[float, float] | None = None,
         shape: tuple[int, ...] = (),
+        ood_per_element: bool = False,
         doc: str = "",
     ):
         super().__init__(name, shape, doc)
@@ -274,6 +287,9 @@ class Uniform(Parameter):
             )
         self.low, self.high = float(low), float(high)
         self.ood = None if ood is None else (float(ood[0]), float(ood[1]))
+        if ood_per_element and self.ood is None:
+            raise ValueError(f"parameter {name!r}: ood_per_element needs an ood envelope")
+        self.ood_per_element = bool(ood_per_element)
         self.limits = limits or self.ood or (self.low, self.high)
         self._default = np.broadcast_to(np.asarray(default, dtype=np.float64), self.shape).copy()
         self.check_value(self._default, "the default task")
@@ -300,7 +316,13 @@ class Uniform(Parameter):
     def sample_envelope(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.ood is None:
             return self.sample(rng, n)
-        return rng.uniform(self.ood[0], self.ood[1], size=(n, *self.shape))
+        if not self.ood_per_element:
+            return rng.uniform(self.ood[0], self.ood[1], size=(n, *self.shape))
+        below, above = self.low - self.ood[0], self.ood[1] - self.high
+        side = rng.uniform(0.0, below + above, size=(n, *self.shape))
+        # 1 - U lies in (0, 1], so values lie strictly outside [low, high].
+        offset = 1.0 - rng.uniform(size=(n, *self.shape))
+        return np.where(side < below, self.low - below * offset, self.high + above * offset)
 
     def in_training_range(self, values: np.ndarray) -> np.ndarray:
         inside = (values >= self.low) & (values <= self.high)
@@ -316,7 +338,131 @@ class Uniform(Parameter):
     def describe_ood(self) -> str:
         if self.ood is None:
             return "-"
+        if self.ood_per_element:
+            return (
+                f"every element in [{_fmt(self.ood[0])}, {_fmt(self.low)}) or "
+                f"({_fmt(self.high)}, {_fmt(self.ood[1])}]"
+            )
         return f"[{_fmt(self.ood[0])}, {_fmt(self.ood[1])}] outside training range"
+
+
+class Choice(Parameter):
+    """Finite scalar parameter: training values drawn uniformly from ``values``.
+
+    A distribution whose parameters are all ``Choice`` is finite: its ``test`` split holds every
+    distinct task once and ``train`` draws from the same set (as in MAML's directions +-1).
+    """
+
+    def __init__(self, name: str, values: Sequence[float], *, default: float, doc: str = ""):
+        super().__init__(name, (), doc)
+        array = np.unique(np.asarray(values, dtype=np.float64))
+        if array.ndim != 1 or len(array) < 2 or not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"parameter {name!r}: need at least two distinct finite values, got {values!r}"
+            )
+        self.values = array
+        self._default = np.asarray(float(default))
+        self.check_value(self._default, "the default task")
+
+    @property
+    def default(self) -> np.ndarray:
+        return self._default.copy()
+
+    @property
+    def choices(self) -> np.ndarray:
+        return self.values.copy()
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.values[rng.integers(len(self.values), size=n)]
+
+    def check_value(self, value: np.ndarray, family: str) -> None:
+        if not np.any(self.values == value):
+            raise ValueError(
+                f"parameter {self.name!r} of {family} must be one of {self.describe()}, "
+                f"got {value.tolist()!r}"
+            )
+
+    def bounds(self) -> tuple[float, float]:
+        return float(self.values[0]), float(self.values[-1])
+
+    def describe(self) -> str:
+        return "{" + ", ".join(_fmt(v) for v in self.values) + "}"
+
+
+class Disk(Parameter):
+    """A 2-D point drawn uniformly from the disk of radius ``radius`` around the origin.
+
+    With ``ood_radius``, test-ood points lie in the ring ``radius < |x| <= ood_radius``, and
+    user-made tasks may lie anywhere within ``ood_radius``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        radius: float,
+        *,
+        default: Any,
+        ood_radius: float | None = None,
+        doc: str = "",
+    ):
+        super().__init__(name, (2,), doc)
+        if not radius > 0:
+            raise ValueError(f"parameter {name!r}: radius must be > 0, got {radius!r}")
+        if ood_radius is not None and not ood_radius > radius:
+            raise ValueError(
+                f"parameter {name!r}: ood_radius must exceed radius {radius}, got {ood_radius!r}"
+            )
+        self.radius = float(radius)
+        self.ood_radius = None if ood_radius is None else float(ood_radius)
+        self._default = np.asarray(default, dtype=np.float64)
+        if self._default.shape != (2,):
+            raise ValueError(f"parameter {name!r}: default must be a 2-D point, got {default!r}")
+        self.check_value(self._default, "the default task")
+
+    @property
+    def default(self) -> np.ndarray:
+        return self._default.copy()
+
+    def _ring(self, rng: np.random.Generator, n: int, inner: float, outer: float) -> np.ndarray:
+        # Uniform in area: r^2 uniform in (inner^2, outer^2].
+        r = np.sqrt(outer**2 - (outer**2 - inner**2) * rng.uniform(size=n))
+        angle = rng.uniform(0.0, 2.0 * np.pi, size=n)
+        return np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self._ring(rng, n, 0.0, self.radius)
+
+    def check_value(self, value: np.ndarray, family: str) -> None:
+        limit = self.ood_radius or self.radius
+        if float(np.hypot(*value)) > limit:
+            raise ValueError(
+                f"parameter {self.name!r} of {family} must lie within distance {_fmt(limit)} "
+                f"of the origin, got {value.tolist()!r}"
+            )
+
+    @property
+    def has_ood(self) -> bool:
+        return self.ood_radius is not None
+
+    def sample_envelope(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.ood_radius is None:
+            return self.sample(rng, n)
+        return self._ring(rng, n, self.radius, self.ood_radius)
+
+    def in_training_range(self, values: np.ndarray) -> np.ndarray:
+        return np.hypot(values[:, 0], values[:, 1]) <= self.radius
+
+    def bounds(self) -> tuple[float, float]:
+        limit = self.ood_radius or self.radius
+        return -limit, limit
+
+    def describe(self) -> str:
+        return f"uniform in the disk of radius {_fmt(self.radius)}"
+
+    def describe_ood(self) -> str:
+        if self.ood_radius is None:
+            return "-"
+        return f"distance in ({_fmt(self.radius)}, {_fmt(self.ood_radius)}]"
 
 
 class Dirichlet(Parameter):
@@ -396,6 +542,10 @@ class TaskDistribution:
     ``split("test")`` and ``split("test-ood")`` return finite distributions whose ``.tasks`` are
     drawn with a fixed seed, identical on every machine. ``test-ood`` exists only where a parameter
     defines an outside region (``Uniform(..., ood=...)``).
+
+    A finite distribution (every parameter a :class:`Choice`, e.g. directions +-1) cannot hold
+    tasks out: its ``test`` split is every distinct task once, and ``train`` draws from the same
+    set, as in the MAML paper.
     """
 
     def __init__(self, family: str, parameters: Sequence[Parameter], *, num_test: int = 40):
@@ -499,6 +649,20 @@ class TaskDistribution:
 
     # ---------------------------------------------------------------- splits
     @property
+    def is_finite(self) -> bool:
+        """Whether every parameter takes one of finitely many values (see :class:`Choice`)."""
+        return all(p.choices is not None for p in self.parameters.values())
+
+    def all_tasks(self) -> list[Task]:
+        """Every distinct task of a finite distribution, in a fixed order."""
+        if not self.is_finite:
+            raise ValueError(f"{self.family} has continuous parameters; it has no finite task list")
+        names = list(self.parameters)
+        grids = np.meshgrid(*[self.parameters[n].choices for n in names], indexing="ij")
+        rows = np.stack([g.ravel() for g in grids], axis=1)
+        return [Task(self.family, dict(zip(names, row, strict=True))) for row in rows]
+
+    @property
     def has_ood(self) -> bool:
         """Whether this family defines a ``test-ood`` split."""
         return any(p.has_ood for p in self.parameters.values())
@@ -543,6 +707,10 @@ class TaskDistribution:
 
     def _make_split(self, name: str) -> TaskDistribution:
         child = self._derived(name)
+        if self.is_finite:
+            if name == "test":
+                child._tasks = tuple(self.all_tasks())
+            return child
         if name == "train":
             held_out = [self.split(n).tasks for n in self.split_names if n != "train"]
             child._excluded = frozenset(t for tasks in held_out for t in tasks)

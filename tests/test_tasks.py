@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from metarl.tasks import (
+    Choice,
     Dirichlet,
+    Disk,
     Normal,
     Task,
     TaskDistribution,
@@ -129,3 +131,49 @@ def test_dirichlet_validation():
     np.testing.assert_allclose(rows.sum(-1), 1.0)
     with pytest.raises(ValueError, match="summing to 1"):
         dist.task(p=[[0.5, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_finite_distributions_split_into_every_task_for_train_and_test():
+    dist = TaskDistribution("Dir", [Choice("direction", (1, -1), default=1.0)])
+    assert dist.is_finite and dist.split_names == ("train", "test")
+    assert [t["direction"] for t in dist.split("test").tasks] == [-1.0, 1.0]
+    drawn = [t["direction"] for t in dist.split("train").sample(100, seed=0)]
+    assert set(drawn) == {-1.0, 1.0} and 30 < drawn.count(1.0) < 70
+    assert dist.sample(10, seed=3) == dist.sample(10, seed=3)
+    with pytest.raises(ValueError, match=r"'direction' of Dir must be one of \{-1, 1\}, got 0.0"):
+        dist.task(direction=0.0)
+    with pytest.raises(ValueError, match="at least two distinct finite values"):
+        Choice("d", (1.0, 1.0), default=1.0)
+    mixed = TaskDistribution(
+        "Mixed", [Choice("d", (-1, 1), default=1), Uniform("v", 0, 1, default=0)]
+    )
+    assert not mixed.is_finite and len(mixed.split("test").tasks) == 40
+    with pytest.raises(ValueError, match="continuous parameters"):
+        mixed.all_tasks()
+
+
+def test_disk_parameter_samples_uniformly_in_area_and_rings_outside():
+    dist = TaskDistribution("Goal", [Disk("goal", 3.0, default=(1.0, 0.0), ood_radius=4.0)])
+    radii = np.hypot(*np.array([t["goal"] for t in dist.sample(4000, seed=0)]).T)
+    assert radii.max() <= 3.0
+    assert np.mean(radii <= 1.5) == pytest.approx(0.25, abs=0.03)  # area, not radius, is uniform
+    ood = np.hypot(*np.array([t["goal"] for t in dist.split("test-ood").tasks]).T)
+    assert np.all((ood > 3.0) & (ood <= 4.0))
+    assert dist.parameters["goal"].describe_ood() == "distance in (3, 4]"
+    with pytest.raises(ValueError, match=r"'goal' of Goal must lie within distance 4"):
+        dist.task(goal=(4.0, 1.0))
+
+
+def test_per_element_ood_puts_every_element_outside_the_training_range():
+    param = Uniform("u", -3.0, 3.0, shape=(6,), default=0.0, ood=(-4.0, 4.0), ood_per_element=True)
+    dist = TaskDistribution("Rand", [param])
+    values = np.array([t["u"] for t in dist.split("test-ood").tasks])
+    assert np.all((np.abs(values) > 3.0) & (np.abs(values) <= 4.0))
+    assert (values > 0).mean() == pytest.approx(0.5, abs=0.1)
+    assert param.describe_ood() == "every element in [-4, -3) or (3, 4]"
+    with pytest.raises(ValueError, match="ood_per_element needs an ood envelope"):
+        Uniform("u", 0.0, 1.0, default=0.0, ood_per_element=True)
+
+
+def test_multiples_of_pi_print_as_pi():
+    assert Uniform("angle", 0.0, 2 * np.pi, default=0.0).describe() == "U[0, 2pi]"

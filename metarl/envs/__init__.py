@@ -1,6 +1,8 @@
 """metarl task families, registered with Gymnasium under the ``metarl/`` namespace.
 
 Importing this package (or ``metarl``) registers every id below with its native vector env.
+The MuJoCo ids are registered too, without importing MuJoCo: making one without the ``mujoco``
+extra raises ``gymnasium.error.DependencyNotInstalled`` naming ``pip install 'metarl[mujoco]'``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ __all__ = [
     "TaskResampling",
     "family_table",
     "list_families",
+    "mujoco_available",
+    "mujoco_ids",
     "registered_ids",
 ]
 
@@ -38,7 +42,52 @@ _FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
+# MuJoCo families (metarl.envs.mujoco.<module>): id -> (module, class stem, kwargs)
+_MUJOCO_FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    f"metarl/{stem}-v0": (module, stem, {})
+    for module, stems in {
+        "goals": (
+            "HalfCheetahVel",
+            "HalfCheetahDir",
+            "AntVel",
+            "AntDir",
+            "AntDir2D",
+            "AntGoal",
+            "HumanoidDir",
+        ),
+        "rand_params": (
+            "HalfCheetahRandParams",
+            "HopperRandParams",
+            "Walker2dRandParams",
+            "AntRandParams",
+        ),
+    }.items()
+    for stem in stems
+}
+MUJOCO_HORIZON = 200
+"""Episode length of every MuJoCo family (``max_episode_steps`` overrides it)."""
+
+
+def mujoco_available() -> bool:
+    """Whether the ``mujoco`` extra is installed, so the MuJoCo ids can be made."""
+    try:
+        import_module("mujoco")
+    except ImportError:
+        return False
+    return True
+
+
 def _register() -> None:
+    for env_id, (module, stem, kwargs) in _MUJOCO_FAMILIES.items():
+        if env_id not in gym.registry:
+            path = f"metarl.envs.mujoco.{module}"
+            gym.register(
+                id=env_id,
+                entry_point=f"{path}:{stem}Env",
+                vector_entry_point=f"{path}:{stem}VectorEnv",
+                max_episode_steps=MUJOCO_HORIZON,
+                kwargs=kwargs,
+            )
     for env_id, (module, stem, kwargs) in _FAMILIES.items():
         if env_id in gym.registry:
             continue
@@ -54,8 +103,13 @@ def _register() -> None:
 
 
 def registered_ids() -> list[str]:
-    """Every env id metarl registers."""
-    return list(_FAMILIES)
+    """Every env id metarl registers (the MuJoCo ones need the ``mujoco`` extra to be made)."""
+    return [*_FAMILIES, *_MUJOCO_FAMILIES]
+
+
+def mujoco_ids() -> list[str]:
+    """The ids of the MuJoCo families (a subset of :func:`registered_ids`)."""
+    return list(_MUJOCO_FAMILIES)
 
 
 @dataclass(frozen=True)
@@ -71,28 +125,36 @@ class FamilyInfo:
 
 
 def list_families() -> list[FamilyInfo]:
-    """Describe every registered family (see also :func:`family_table`)."""
+    """Describe every registered family (see also :func:`family_table`).
+
+    The MuJoCo families are described only when the ``mujoco`` extra is installed (their task
+    shapes come from the compiled models).
+    """
+    env_ids = [*_FAMILIES, *(_MUJOCO_FAMILIES if mujoco_available() else ())]
     infos = []
-    for env_id in _FAMILIES:
+    for env_id in env_ids:
         spec = gym.spec(env_id)
-        dynamics: BatchDynamics = spec.entry_point and _dynamics_of(spec)
+        source = _describer_of(spec)
         infos.append(
             FamilyInfo(
                 id=env_id,
-                family=dynamics.family,
-                varies=dynamics.varies,
-                parameters=dynamics.task_distribution.describe(),
+                family=source.family,
+                varies=source.varies,
+                parameters=source.task_distribution.describe(),
                 horizon=spec.max_episode_steps,
-                reference=dynamics.reference,
+                reference=source.reference,
             )
         )
     return infos
 
 
-def _dynamics_of(spec: gym.envs.registration.EnvSpec) -> BatchDynamics:
+def _describer_of(spec: gym.envs.registration.EnvSpec) -> Any:
+    """An object with ``family``, ``varies``, ``reference`` and ``task_distribution``."""
     module, name = spec.entry_point.split(":")
-    env_class: type[MetaEnv] = getattr(import_module(module), name)
-    return env_class.dynamics_class(1, **spec.kwargs)
+    env_class = getattr(import_module(module), name)
+    if isinstance(env_class, type) and issubclass(env_class, MetaEnv):
+        return env_class.dynamics_class(1, **spec.kwargs)
+    return env_class(**spec.kwargs)  # a MuJoCo family: its distribution needs the model
 
 
 def family_table() -> str:

@@ -22,7 +22,7 @@ from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv"]
+__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv", "check_options"]
 
 
 class BatchDynamics(ABC):
@@ -72,7 +72,8 @@ class BatchDynamics(ABC):
         """Observations of every sub-env, ``(num_envs, *obs_shape)``, in the space's dtype."""
 
 
-def _check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[str, Any]:
+def check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[str, Any]:
+    """Reset ``options`` as a dict; ``TypeError``/``ValueError`` naming what is not allowed."""
     if options is None:
         return {}
     if not isinstance(options, Mapping):
@@ -119,7 +120,7 @@ class MetaEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        options = _check_options(options, {"task"})
+        options = check_options(options, {"task"})
         if "task" in options:
             self.set_task(options["task"])
         if seed is not None or not self._stream_keyed:
@@ -213,7 +214,7 @@ class MetaVectorEnv(VectorEnv):
         self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed if isinstance(seed, int) or seed is None else seed[0])
-        options = _check_options(options, {"tasks"})
+        options = check_options(options, {"tasks"})
         if "tasks" in options:
             self.set_tasks(options["tasks"])
         if seed is not None or not self._stream_keyed:

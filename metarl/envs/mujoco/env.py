@@ -1,0 +1,141 @@
+"""The task API on Gymnasium MuJoCo envs: :class:`MujocoMetaEnv`, and :func:`register_family`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import utils
+
+from metarl.envs.core import check_options
+from metarl.envs.mujoco.model_params import ModelField, ModelParams
+from metarl.tasks import Parameter, Task, TaskDistribution
+
+__all__ = ["MujocoMetaEnv", "register_family"]
+
+
+class MujocoMetaEnv:
+    """Mixin that makes a Gymnasium ``MujocoEnv`` a metarl family: ``class X(MujocoMetaEnv, AntEnv)``.
+
+    Subclasses set ``family`` and declare their task parameters: ``model_fields`` (compiled-model
+    fields that vary, see :mod:`metarl.envs.mujoco.model_params`) and/or :meth:`task_parameters`.
+    The env then follows the task API: ``env.unwrapped.task``, ``set_task``,
+    ``reset(options={"task": t})``, ``info["task_id"]``, ``env.unwrapped.task_distribution``.
+    Setting a task writes its model fields into ``self.model`` from the nominal values at once;
+    the state is redrawn at the next reset.
+
+    Constructor: ``X(task=None, **kwargs)``, ``kwargs`` going to the Gymnasium env.
+    """
+
+    family: ClassVar[str]
+    """Family name recorded in its tasks."""
+    varies: ClassVar[str] = "model parameters"
+    """What the task changes, for the family table."""
+    reference: ClassVar[str] = "-"
+    """Paper the family's setting follows."""
+    horizon: ClassVar[int] = 200
+    """Default episode length (``max_episode_steps`` of the registered id)."""
+    model_fields: ClassVar[Sequence[ModelField]] = ()
+    """Compiled-model fields that vary per task."""
+
+    model: mujoco.MjModel
+    task_distribution: TaskDistribution
+
+    def __init__(self, task: Task | None = None, **kwargs: Any):
+        if not isinstance(getattr(type(self), "family", None), str):
+            raise TypeError(f"{type(self).__name__} must set the class attribute `family`")
+        super().__init__(**kwargs)
+        if isinstance(self, utils.EzPickle):  # pickle/deepcopy re-create with our arguments
+            utils.EzPickle.__init__(self, task=task, **kwargs)
+        self._model_params = (
+            ModelParams(self.model_fields).bind(self.model) if self.model_fields else None
+        )
+        self._scratch = mujoco.MjData(self.model) if self._model_params else None
+        parameters = list(self.task_parameters())
+        if self._model_params is not None:
+            parameters += self._model_params.parameters
+        if not parameters:
+            raise TypeError(
+                f"{type(self).__name__} declares no task parameters: set `model_fields` "
+                "or override `task_parameters()`"
+            )
+        self.task_distribution = TaskDistribution(self.family, parameters)
+        self._task = self.task_distribution.default_task()
+        self.set_task(self._task if task is None else task)
+
+    def task_parameters(self) -> Sequence[Parameter]:
+        """Task parameters besides the model fields (goals, directions); none by default."""
+        return ()
+
+    @property
+    def task(self) -> Task:
+        """The task the env currently runs."""
+        return self._task
+
+    def set_task(self, task: Task) -> None:
+        """Switch to ``task`` (validated against ``task_distribution``); takes effect at once."""
+        task = self.task_distribution.validate(task)
+        if self._model_params is not None:
+            self._model_params.apply(self.model, task, self._scratch)
+        self._task = task
+        self._on_task(task)
+
+    def _on_task(self, task: Task) -> None:
+        """Hook for subclasses that keep task values of their own."""
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        options = check_options(options, {"task"})
+        if "task" in options:  # before the physics reset, which runs on the task's model
+            self.set_task(options["task"])
+        obs, info = super().reset(seed=seed)
+        info["task_id"] = self._task.id
+        return obs, info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = super().step(action)
+        info["task_id"] = self._task.id
+        return obs, reward, terminated, truncated, info
+
+    @classmethod
+    def step_many(
+        cls, envs: Sequence[MujocoMetaEnv], actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step ``envs`` (instances of this class) with one action each.
+
+        Returns ``(observations, rewards, terminated)`` arrays with a leading axis of
+        ``len(envs)``. This generic version steps them one by one with :meth:`step`; batched
+        families override it with one computation over all of them.
+        """
+        results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
+        obs = np.stack([r[0] for r in results])
+        reward = np.array([r[1] for r in results], dtype=np.float64)
+        terminated = np.array([r[2] for r in results], dtype=bool)
+        return obs, reward, terminated
+
+
+def register_family(
+    env_id: str, env_class: type[MujocoMetaEnv], max_episode_steps: int | None = None, **kwargs: Any
+) -> None:
+    """Register ``env_class`` as ``env_id``, with :class:`MujocoVectorEnv` as its vector env.
+
+    ``max_episode_steps`` defaults to the class's ``horizon``; ``kwargs`` go to the constructor.
+    """
+    from metarl.envs.mujoco.vector import MujocoVectorEnv
+
+    if not (isinstance(env_class, type) and issubclass(env_class, MujocoMetaEnv)):
+        raise TypeError(f"env_class must be a MujocoMetaEnv subclass, got {env_class!r}")
+    if env_id in gym.registry and gym.registry[env_id].entry_point is env_class:
+        return  # the module was imported again (e.g. by a worker process)
+    gym.register(
+        id=env_id,
+        entry_point=env_class,
+        vector_entry_point=partial(MujocoVectorEnv, env_class=env_class),
+        max_episode_steps=max_episode_steps or env_class.horizon,
+        kwargs=kwargs,
+    )

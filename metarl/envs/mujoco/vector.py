@@ -1,0 +1,472 @@
+"""A multi-process vector env for MuJoCo families: one task per sub-env, batched stepping.
+
+:class:`MujocoVectorEnv` splits its sub-envs into contiguous slices, one per worker process.
+Each worker owns real single envs of the family (so resets, seeding and task switching are the
+single env's own code) and steps its whole slice with the family's ``step_many``: for the
+batched locomotion families, raw ``mujoco.mj_step`` calls and one numpy computation of
+observations and rewards. Actions and results travel through shared memory, and a pair of
+semaphores per worker announces each command and its answer (a step needs nothing else); a pipe
+carries the arguments of other commands (tasks, seeds) and tracebacks. Sub-env ``i`` reset with
+``seed + i`` reproduces the single env reset with ``seed + i`` under the same actions and tasks.
+
+Workers start with the ``forkserver`` method (``spawn`` where it is missing): safe when torch or
+other threaded libraries are loaded, and quick, since the server has this module imported. A
+worker that dies or does not answer within ``timeout`` seconds raises ``RuntimeError`` /
+``TimeoutError`` in the caller and closes the env; ``close()`` stops every worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from metarl.envs.core import check_options
+from metarl.envs.mujoco.env import MujocoMetaEnv
+from metarl.tasks import Task, TaskDistribution
+from metarl.validation import require_int
+
+__all__ = ["MujocoVectorEnv", "default_start_method"]
+
+_BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated")
+_LIVENESS_SECONDS = 0.05  # how often a waiting parent checks that a worker is alive
+_STARTUP_SECONDS = 120.0  # least time given to start the workers and build their envs
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
+class _Worker(NamedTuple):
+    process: Any
+    conn: Any  # pipe for commands with arguments, and tracebacks
+    go: Any  # semaphore: a command is ready
+    done: Any  # semaphore: the answer is ready
+
+
+class _Slice:
+    """The sub-envs ``rows`` of a vector env, stepped together (inside a worker or in-process)."""
+
+    def __init__(
+        self,
+        env_class: type[MujocoMetaEnv],
+        env_kwargs: dict[str, Any],
+        buffers: dict[str, np.ndarray],
+        rows: slice,
+        max_episode_steps: int,
+    ):
+        self.envs = [env_class(**env_kwargs) for _ in range(rows.stop - rows.start)]
+        self.step_many = env_class.step_many
+        for name in _BUFFERS:
+            setattr(self, name, buffers[name][rows])
+        self.max_episode_steps = max_episode_steps
+        self.steps = np.zeros(len(self.envs), dtype=np.int64)
+        self.done = np.zeros(len(self.envs), dtype=bool)
+
+    def set_tasks(self, tasks: Sequence[Task]) -> None:
+        for env, task in zip(self.envs, tasks, strict=True):
+            env.set_task(task)
+
+    def reset(self, seeds: Sequence[int | None]) -> None:
+        for i, (env, seed) in enumerate(zip(self.envs, seeds, strict=True)):
+            self.observations[i] = env.reset(seed=seed)[0]
+        self.rewards[:] = 0.0
+        self.terminated[:] = False
+        self.truncated[:] = False
+        self.steps[:] = 0
+        self.done[:] = False
+
+    def step(self) -> None:
+        if not self.done.any():
+            obs, reward, terminated = self.step_many(self.envs, self.actions)
+            self.observations[:] = obs
+            self.rewards[:] = reward
+            self.terminated[:] = terminated
+            self.steps += 1
+        else:  # NEXT_STEP autoreset: sub-envs that finished last step only reset now
+            active = np.flatnonzero(~self.done)
+            if active.size:
+                envs = [self.envs[i] for i in active]
+                obs, reward, terminated = self.step_many(envs, self.actions[active])
+                self.observations[active] = obs
+                self.rewards[active] = reward
+                self.terminated[active] = terminated
+                self.steps[active] += 1
+            for i in np.flatnonzero(self.done):
+                self.observations[i] = self.envs[i].reset()[0]
+                self.rewards[i] = 0.0
+                self.terminated[i] = False
+                self.steps[i] = 0
+        np.greater_equal(self.steps, self.max_episode_steps, out=self.truncated)
+        np.logical_or(self.terminated, self.truncated, out=self.done)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+_STEP, _PIPE = 1, 2  # commands: step the slice, or read (method, args) from the pipe
+_OK, _ERROR = 1, 2  # statuses; an error's traceback follows on the pipe
+
+
+def _worker(
+    conn: Any,
+    go: Any,
+    done: Any,
+    signals: tuple[Any, tuple[int, ...], str],
+    k: int,
+    spin_seconds: float,
+    arrays: dict[str, tuple[Any, tuple[int, ...], str]],
+    env_class: type[MujocoMetaEnv],
+    env_kwargs: dict[str, Any],
+    rows: slice,
+    max_episode_steps: int,
+) -> None:
+    """Worker process ``k``: build the slice, then run commands until "close".
+
+    Each command is announced by ``go``; its code (step, or a method on the pipe) and the status
+    of its answer live in the shared ``signals`` array; ``done`` announces the answer. Semaphores
+    wake a process several times faster than pipes, which matters at a few ms per step.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
+    command, status = _view(*signals)
+    parent = mp.parent_process()
+    try:
+        buffers = {name: _view(*spec) for name, spec in arrays.items()}
+        part = _Slice(env_class, env_kwargs, buffers, rows, max_episode_steps)
+        status[k] = _OK
+    except Exception:
+        status[k] = _ERROR
+        conn.send(traceback.format_exc())
+        done.release()
+        return
+    done.release()
+    while True:
+        if not _acquire(go, spin_seconds):
+            if parent is not None and not parent.is_alive():
+                return  # orphaned
+            continue
+        try:
+            if command[k] == _STEP:
+                part.step()
+            else:
+                method, payload = conn.recv()
+                if method == "close":
+                    part.close()
+                    return
+                getattr(part, method)(*payload)
+            status[k] = _OK
+        except Exception:
+            status[k] = _ERROR
+            conn.send(traceback.format_exc())
+        done.release()
+
+
+def _acquire(semaphore: Any, spin_seconds: float) -> bool:
+    """Acquire ``semaphore`` within a second; poll it for ``spin_seconds`` before sleeping.
+
+    Waking a sleeping process can take up to a millisecond on a virtual machine, as long as
+    stepping a slice; a worker that polls briefly after its answer takes the next step at once.
+    """
+    if spin_seconds > 0:
+        start = time.perf_counter()
+        while time.perf_counter() - start < spin_seconds:
+            if semaphore.acquire(False):
+                return True
+            _yield()  # let the parent (or anything else) run first
+    return semaphore.acquire(timeout=1.0)
+
+
+def _view(raw: Any, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    count = int(np.prod(shape, dtype=np.int64))
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(shape)
+
+
+def _allocate(
+    ctx: Any, shape: tuple[int, ...], dtype: np.dtype
+) -> tuple[Any, tuple[int, ...], str]:
+    nbytes = max(1, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
+    raw = ctx.RawArray("b", nbytes) if ctx is not None else bytearray(nbytes)
+    return raw, tuple(shape), np.dtype(dtype).str
+
+
+def default_start_method() -> str:
+    """``forkserver`` where the platform has it, else ``spawn`` (never ``fork``, unsafe with torch)."""
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+class MujocoVectorEnv(VectorEnv):
+    """Vector env of a MuJoCo family whose sub-envs each hold their own task, on worker processes.
+
+    Args:
+        num_envs: number of sub-envs.
+        max_episode_steps: episode length; the family's ``horizon`` by default.
+        tasks: initial task of each sub-env (default task otherwise).
+        env_class: the single env class (a :class:`MujocoMetaEnv`); subclasses set it as a class
+            attribute instead.
+        num_workers: worker processes; ``0`` steps in this process. Default: ``0`` for one
+            sub-env, else ``min(num_envs, os.cpu_count())``.
+        start_method: multiprocessing start method; default :func:`default_start_method`.
+        timeout: seconds to wait for a worker's answer before raising ``TimeoutError``
+            (at least 120 s for starting the workers).
+        spin_seconds: how long a worker polls for the next command before sleeping (waking a
+            sleeping process is slow on virtual machines); ``0`` sleeps at once.
+        **env_kwargs: passed to every single env.
+
+    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env) or :meth:`set_tasks`.
+    Finished sub-envs reset on the next step (``AutoresetMode.NEXT_STEP``), keeping their task;
+    ``terminated`` and ``truncated`` are kept apart. ``info["task_id"]`` holds every sub-env's task id.
+    """
+
+    env_class: ClassVar[type[MujocoMetaEnv]]
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": [],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        tasks: Sequence[Task] | None = None,
+        *,
+        env_class: type[MujocoMetaEnv] | None = None,
+        num_workers: int | None = None,
+        start_method: str | None = None,
+        timeout: float = 60.0,
+        spin_seconds: float = 2e-4,
+        render_mode: str | None = None,
+        **env_kwargs: Any,
+    ):
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None")
+        env_class = env_class or getattr(type(self), "env_class", None)
+        if not (isinstance(env_class, type) and issubclass(env_class, MujocoMetaEnv)):
+            raise TypeError(f"env_class must be a MujocoMetaEnv subclass, got {env_class!r}")
+        self.env_class = env_class
+        self.num_envs = require_int("num_envs", num_envs)
+        self.max_episode_steps = require_int(
+            "max_episode_steps",
+            env_class.horizon if max_episode_steps is None else max_episode_steps,
+        )
+        if num_workers is None:
+            num_workers = 0 if self.num_envs == 1 else min(self.num_envs, os.cpu_count() or 1)
+        self.num_workers = min(require_int("num_workers", num_workers, minimum=0), self.num_envs)
+        if not (isinstance(timeout, int | float) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = float(timeout)
+        if not (isinstance(spin_seconds, int | float) and 0 <= spin_seconds <= 0.1):
+            raise ValueError(f"spin_seconds must be a number in [0, 0.1], got {spin_seconds!r}")
+        self.spin_seconds = float(spin_seconds)
+        self.render_mode = None
+        self.closed = True  # until the workers run
+        probe = env_class(**env_kwargs)
+        self.single_observation_space = probe.observation_space
+        self.single_action_space = probe.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.task_distribution: TaskDistribution = probe.task_distribution
+        probe.close()
+        self._workers: list[_Worker] = []
+        self._local: _Slice | None = None
+        self._start(env_kwargs, start_method)
+        self.closed = False
+        try:
+            self.set_tasks(
+                [self.task_distribution.default_task()] * self.num_envs if tasks is None else tasks
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    # ---------------------------------------------------------------- workers
+    def _start(self, env_kwargs: dict[str, Any], start_method: str | None) -> None:
+        n = self.num_envs
+        shapes = {
+            "actions": ((n, *self.single_action_space.shape), self.single_action_space.dtype),
+            "observations": (
+                (n, *self.single_observation_space.shape),
+                self.single_observation_space.dtype,
+            ),
+            "rewards": ((n,), np.float64),
+            "terminated": ((n,), np.bool_),
+            "truncated": ((n,), np.bool_),
+        }
+        ctx = None
+        if self.num_workers:
+            method = start_method or default_start_method()
+            if method not in mp.get_all_start_methods():
+                raise ValueError(
+                    f"start_method {method!r} is not available; allowed: {mp.get_all_start_methods()}"
+                )
+            ctx = mp.get_context(method)
+            if method == "forkserver":
+                ctx.set_forkserver_preload(["__main__", __name__])
+        arrays = {name: _allocate(ctx, *spec) for name, spec in shapes.items()}
+        self._buffers = {name: _view(*spec) for name, spec in arrays.items()}
+        bounds = np.linspace(0, n, max(self.num_workers, 1) + 1).round().astype(int)
+        self._rows = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        if not self.num_workers:
+            self._local = _Slice(
+                self.env_class, env_kwargs, self._buffers, self._rows[0], self.max_episode_steps
+            )
+            return
+        signals = _allocate(ctx, (2, self.num_workers), np.dtype(np.int8))
+        self._command, self._status = _view(*signals)
+        try:
+            for k, rows in enumerate(self._rows):
+                parent, child = ctx.Pipe()
+                go, done = ctx.Semaphore(0), ctx.Semaphore(0)
+                part = (self.env_class, env_kwargs, rows, self.max_episode_steps)
+                process = ctx.Process(
+                    target=_worker,
+                    args=(child, go, done, signals, k, self.spin_seconds, arrays, *part),
+                    name=f"metarl-{self.env_class.__name__}-worker-{k}",
+                    daemon=True,
+                )
+                process.start()
+                child.close()
+                self._workers.append(_Worker(process, parent, go, done))
+            self._wait(max(self.timeout, _STARTUP_SECONDS))
+        except BaseException:
+            self.close_extras()
+            raise
+
+    def _call(self, method: str, payloads: Sequence[tuple[Any, ...]] | None = None) -> None:
+        """Run ``method`` on every slice (``payloads[k]``: the arguments for slice ``k``)."""
+        if self.closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        payloads = payloads or [()] * len(self._rows)
+        if self._local is not None:
+            getattr(self._local, method)(*payloads[0])
+            return
+        for k, (worker, payload) in enumerate(zip(self._workers, payloads, strict=True)):
+            self._command[k] = _STEP if method == "step" else _PIPE
+            worker.go.release()
+            if method != "step":
+                try:  # after `go`: the worker reads while we write, whatever the size
+                    worker.conn.send((method, payload))
+                except (BrokenPipeError, OSError):
+                    pass  # a dead worker is reported by _wait
+        self._wait()
+
+    def _wait(self, timeout: float | None = None) -> None:
+        """Wait for every worker's answer; on failure close the env and raise."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        for k, worker in enumerate(self._workers):
+            failure = None
+            while failure is None and not worker.done.acquire(timeout=_LIVENESS_SECONDS):
+                name = f"worker {k} (pid {worker.process.pid}) of {type(self).__name__}"
+                if not worker.process.is_alive():
+                    failure = RuntimeError(
+                        f"{name} died (exit code {worker.process.exitcode}); the env is closed"
+                    )
+                elif time.monotonic() > deadline:
+                    worker.process.kill()  # unresponsive: it would not stop when asked
+                    failure = TimeoutError(
+                        f"{name} did not answer within {timeout:g} s; the env is closed"
+                    )
+            if failure is None and self._status[k] == _ERROR:
+                detail = worker.conn.recv() if worker.conn.poll(timeout) else "(none)"
+                failure = RuntimeError(
+                    f"worker {k} (pid {worker.process.pid}) of {type(self).__name__} failed; "
+                    f"the env is closed. Worker traceback:\n{detail}"
+                )
+            if failure is not None:
+                self.close()
+                raise failure
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Stop every worker: ask politely, then terminate, then kill."""
+        if self._local is not None:
+            self._local.close()
+        for k, worker in enumerate(self._workers):
+            if worker.process.is_alive():
+                self._command[k] = _PIPE
+                worker.go.release()
+                try:
+                    worker.conn.send(("close", ()))
+                except (BrokenPipeError, OSError):
+                    pass
+        for worker in self._workers:
+            worker.process.join(1.0)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(1.0)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.closed = True
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers (empty when stepping in-process)."""
+        return [worker.process.pid for worker in self._workers]
+
+    # ---------------------------------------------------------------- tasks and the Gymnasium API
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The task of each sub-env."""
+        return self._tasks
+
+    def set_tasks(self, tasks: Sequence[Task]) -> None:
+        """Give sub-env ``i`` the task ``tasks[i]``; takes effect at once (call ``reset`` next)."""
+        if isinstance(tasks, Task) or not isinstance(tasks, Sequence):
+            raise TypeError(
+                f"tasks must be a sequence of {self.num_envs} metarl.Task, got {type(tasks).__name__}"
+            )
+        if len(tasks) != self.num_envs:
+            raise ValueError(f"need one task per sub-env ({self.num_envs}), got {len(tasks)}")
+        tasks = tuple(self.task_distribution.validate(t) for t in tasks)
+        self._call("set_tasks", [(tasks[rows],) for rows in self._rows])
+        self._tasks = tasks
+        task_ids = np.array([t.id for t in tasks], dtype=object)
+        task_ids.setflags(write=False)
+        self._info = {"task_id": task_ids, "_task_id": np.ones(self.num_envs, dtype=bool)}
+
+    def _seeds(self, seed: int | Sequence[int] | None) -> list[int | None]:
+        if seed is None:
+            return [None] * self.num_envs
+        if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+            return [int(seed) + i for i in range(self.num_envs)]
+        if isinstance(seed, Sequence) and len(seed) == self.num_envs:
+            return list(seed)
+        raise ValueError(f"seed must be an int, None or {self.num_envs} seeds, got {seed!r}")
+
+    def reset(
+        self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        options = check_options(options, {"tasks"})
+        seeds = self._seeds(seed)
+        super().reset(seed=seeds[0])
+        if "tasks" in options:
+            self.set_tasks(options["tasks"])
+        self._call("reset", [(seeds[rows],) for rows in self._rows])
+        return self._buffers["observations"].copy(), dict(self._info)
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = np.asarray(actions, dtype=self.single_action_space.dtype)
+        if actions.shape != self.action_space.shape:
+            raise ValueError(
+                f"actions must have shape {self.action_space.shape}, got {actions.shape}"
+            )
+        self._buffers["actions"][:] = actions
+        self._call("step")
+        b = self._buffers
+        return (
+            b["observations"].copy(),
+            b["rewards"].copy(),
+            b["terminated"].copy(),
+            b["truncated"].copy(),
+            dict(self._info),
+        )
