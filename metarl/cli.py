@@ -1,7 +1,7 @@
 """Command line: ``metarl train | evaluate | envs``.
 
 metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] [--seed N]
-             [--out DIR]
+             [--out DIR] [--sampler local|ray] [--workers N] [--ray-address HOST:PORT]
 metarl train --resume DIR
 metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
                 [--baselines random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
@@ -11,6 +11,7 @@ metarl envs
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import sys
@@ -35,9 +36,11 @@ def _train(args: argparse.Namespace) -> None:
     from metarl.training import RunFolder, resume, train
 
     if args.resume:
-        if args.config or args.set or args.seed is not None or args.out or args.overwrite:
+        sampling = args.sampler or args.workers is not None or args.ray_address
+        if args.config or args.set or args.seed is not None or args.out or args.overwrite or sampling:
             raise ConfigError(
-                "--resume continues a run as configured; drop --config/--set/--seed/--out"
+                "--resume continues a run as configured; drop --config/--set/--seed/--out and "
+                "the sampler flags"
             )
         resume(args.resume)
         print(f"run: {args.resume}")
@@ -47,6 +50,12 @@ def _train(args: argparse.Namespace) -> None:
     overrides = list(args.set or [])
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if args.sampler:
+        overrides.append(f"sampler={args.sampler}")
+    if args.workers is not None:
+        overrides.append(f"workers={args.workers}")
+    if args.ray_address:  # quoted: YAML would read some HOST:PORT forms as numbers
+        overrides.append(f"ray_address={json.dumps(args.ray_address)}")
     config = load_config(args.config, overrides)
     out = (
         Path(args.out)
@@ -97,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--overwrite", action="store_true", help="replace an existing run folder at --out"
     )
+    train.add_argument(
+        "--sampler", choices=["local", "ray"], help="episode sampler (config key sampler)"
+    )
+    train.add_argument("--workers", type=int, help="Ray sampler: actors (config key workers)")
+    train.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="Ray sampler: cluster address HOST:6379 or auto (default: start Ray locally)",
+    )
     train.set_defaults(handler=_train)
     evaluate = commands.add_parser("evaluate", help="fast-adaptation evaluation of a run")
     evaluate.add_argument("run", help="run folder")
@@ -121,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         args.handler(args)
-    except (ConfigError, CheckpointError, FileExistsError, ValueError) as err:
+    except (ConfigError, CheckpointError, FileExistsError, ValueError, ConnectionError) as err:
         print(f"metarl {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -20,6 +21,7 @@ __all__ = ["ConfigError", "TrainConfig", "build_learner", "load_config"]
 Outer = Literal["trpo", "ppo", "promp"]
 Estimator = Literal["reinforce", "lvc"]
 BaselineKind = Literal["linear", "mlp"]
+SamplerKind = Literal["local", "ray"]
 
 
 class ConfigError(ValueError):
@@ -95,6 +97,13 @@ class TrainConfig:
     """Adaptation steps in the evaluation (returns after 0..eval_steps)."""
     baseline_timesteps: int = 100_000
     """Env steps of each SB3 baseline (pretrained, oracle, rl2) in the evaluation."""
+    sampler: SamplerKind = "local"
+    """Episode sampler: ``local`` (vector envs in this process) or ``ray`` (Ray actors; the same
+    episodes for the same seed; needs ``pip install 'metarl[ray]'``)."""
+    workers: int = 2
+    """Ray sampler: actors the tasks of a meta-batch are spread over (one CPU each)."""
+    ray_address: str | None = None
+    """Ray sampler: cluster address (``HOST:6379`` or ``auto``); none: start Ray on this machine."""
 
     def __post_init__(self) -> None:
         hints = get_type_hints(TrainConfig)
@@ -103,7 +112,7 @@ class TrainConfig:
         positive_ints = (
             "iterations", "meta_batch_size", "episodes_per_task", "num_inner_steps",
             "cg_iterations", "line_search_steps", "outer_epochs", "checkpoint_every",
-            "eval_tasks", "baseline_timesteps",
+            "eval_tasks", "baseline_timesteps", "workers",
         )
         for name in positive_ints:
             if getattr(self, name) < 1:
@@ -164,6 +173,10 @@ class TrainConfig:
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
+    if get_origin(hint) in (Union, types.UnionType):  # optional values: X | None
+        if value is None and type(None) in get_args(hint):
+            return
+        (hint,) = (arg for arg in get_args(hint) if arg is not type(None))
     origin = getattr(hint, "__origin__", None)
     if origin is Literal:
         if value not in get_args(hint):
@@ -212,7 +225,17 @@ def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torc
     from metarl.sampling import MultiTaskSampler
 
     torch.manual_seed(config.seed)
-    sampler = MultiTaskSampler(config.env, config.episodes_per_task, config.env_kwargs)
+    if config.sampler == "ray":
+        try:
+            from metarl.ray_sampling import RaySampler
+        except ImportError as err:
+            raise ConfigError(f"sampler 'ray': {err}") from None
+        sampler: MultiTaskSampler = RaySampler(
+            config.env, config.episodes_per_task, config.env_kwargs, workers=config.workers,
+            address=config.ray_address,
+        )
+    else:
+        sampler = MultiTaskSampler(config.env, config.episodes_per_task, config.env_kwargs)
     policy = make_policy(
         sampler.observation_space, sampler.action_space, config.hidden_sizes, config.activation
     )

@@ -3,6 +3,15 @@
 :class:`MultiTaskSampler` runs one vector env with one sub-env per episode: ``K`` tasks x ``E``
 episodes step together, and each env step makes one batched policy forward for all tasks, each
 with its own (possibly adapted) parameters.
+
+Reproducible when split: each call draws one key from :attr:`MultiTaskSampler.generator`, and
+task ``k`` of the call draws its action noise from its own generator seeded from ``(key, k)``
+(:func:`task_generators`); sub-env ``b`` is reset with ``seed + b``; the policy forward always runs
+on freshly allocated ``[K, ...]`` tensors of the whole call. :meth:`MultiTaskSampler.rollout` can
+therefore collect any contiguous range of a call's tasks (as :mod:`metarl.ray_sampling`'s workers
+do) and produce exactly those tasks' episodes of the whole call. (The forward covers all ``K``
+tasks even for a range because BLAS results depend on memory alignment: a smaller batch gives
+last-bit differences that grow over an episode.)
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["BatchedPolicy", "EpisodeBatch", "MultiTaskSampler", "stack_params"]
+__all__ = ["BatchedPolicy", "EpisodeBatch", "MultiTaskSampler", "stack_params", "task_generators"]
 
 Params = Mapping[str, torch.Tensor]
 
@@ -47,6 +56,7 @@ class EpisodeBatch(NamedTuple):
     (``task_index``). Steps ``t < lengths[b]`` are valid (``mask[t, b] == 1``). ``terminated`` /
     ``truncated`` are true only at an episode's last step. ``final_observations[b]`` is the
     observation after the last step, used to bootstrap the value of truncated episodes.
+    Padding steps (``mask[t, b] == 0``) hold zeros.
     """
 
     observations: torch.Tensor  # [T, B, obs_dim] float32
@@ -99,17 +109,61 @@ class EpisodeBatch(NamedTuple):
         return per_task.reshape(self.num_tasks, -1, *rest)
 
 
-def _sample_actions(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
-    """Draw from a policy's Gaussian or categorical distribution with a dedicated generator."""
+def task_generators(key: int, task_indices: Sequence[int]) -> list[torch.Generator]:
+    """The action-noise generators of tasks ``task_indices`` in a sampling call with ``key``."""
+    seeds = (np.random.SeedSequence([key, k]).generate_state(1, np.uint64)[0] for k in task_indices)
+    return [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+
+
+class _ActionNoise:
+    """Per-task action noise: standard normals (Gaussian policies) or uniforms (categorical, by
+    inverse CDF), drawn from each task's generator in blocks of steps so that a step costs one
+    tensor operation for all tasks, and task ``k``'s draws do not depend on the other tasks."""
+
+    BLOCK = 32  # steps drawn at once; part of the stream definition, the same in every process
+
+    def __init__(self, generators: Sequence[torch.Generator], shape: tuple[int, ...]):
+        self.generators, self.shape = generators, shape
+        self._block = torch.empty(0)
+
+    def __call__(self, t: int) -> torch.Tensor:
+        """``[K, *shape]`` noise of step ``t`` (steps are taken in order from 0)."""
+        if t % self.BLOCK == 0:
+            self._block = torch.stack([self._draw(g) for g in self.generators])
+        return self._block[:, t % self.BLOCK]
+
+    def _draw(self, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class _GaussianNoise(_ActionNoise):
+    def _draw(self, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn((self.BLOCK, *self.shape), generator=generator)
+
+
+class _UniformNoise(_ActionNoise):
+    def _draw(self, generator: torch.Generator) -> torch.Tensor:
+        return torch.rand((self.BLOCK, *self.shape), generator=generator)
+
+
+def _action_noise(dist: Distribution, generators: Sequence[torch.Generator]) -> _ActionNoise:
+    """The noise source for a batched ``[K, E]`` policy distribution like ``dist``."""
     if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
-        mean, std = dist.base_dist.loc, dist.base_dist.scale
-        return mean + std * torch.randn(mean.shape, generator=generator)
+        return _GaussianNoise(generators, tuple(dist.base_dist.loc.shape[1:]))
     if isinstance(dist, Categorical):
-        probs = dist.probs.reshape(-1, dist.probs.shape[-1])
-        return torch.multinomial(probs, 1, generator=generator).view(dist.batch_shape)
+        return _UniformNoise(generators, tuple(dist.batch_shape[1:]))
     raise TypeError(
         f"cannot sample from {type(dist).__name__}; use a Gaussian or categorical policy"
     )
+
+
+def _sample_actions(dist: Distribution, noise: torch.Tensor, rows: slice) -> torch.Tensor:
+    """Actions of tasks ``rows`` of a batched ``[K, E]`` distribution from their step ``noise``."""
+    if isinstance(dist, Categorical):
+        cdf = dist.probs[rows].cumsum(-1)
+        index = (cdf < noise.unsqueeze(-1)).sum(-1)
+        return index.clamp_(max=cdf.shape[-1] - 1)  # u above a rounded-down total: last action
+    return dist.base_dist.loc[rows] + dist.base_dist.scale[rows] * noise
 
 
 _TIME_MAJOR = ("observations", "actions", "rewards", "terminated", "truncated", "mask")
@@ -147,6 +201,32 @@ class MultiTaskSampler:
         """Seed the action noise (envs are seeded per :meth:`sample` call)."""
         self.generator.manual_seed(seed)
 
+    def next_key(self) -> int:
+        """Draw the action-noise key of one sampling call from :attr:`generator`."""
+        return int(torch.randint(0, 2**63 - 1, (), generator=self.generator))
+
+    def per_task_params(
+        self, policy: BatchedPolicy, params: Params | None, num_tasks: int
+    ) -> dict[str, torch.Tensor]:
+        """Detached parameters with a leading axis of ``num_tasks``; see :meth:`sample`."""
+        if num_tasks < 1:
+            raise ValueError("need at least one task to sample")
+        own = dict(policy.named_parameters())
+        params = own if params is None else params
+        if set(params) != set(own):
+            raise ValueError(
+                f"params must have the policy's names {sorted(own)}, got {sorted(params)}"
+            )
+        stacked = {
+            name: (
+                p if p.dim() == own[name].dim() + 1 else stack_params({name: p}, num_tasks)[name]
+            ).detach()
+            for name, p in params.items()
+        }
+        if any(p.shape[0] != num_tasks for p in stacked.values()):
+            raise ValueError(f"per-task params need a leading axis of {num_tasks} (one per task)")
+        return stacked
+
     def _vector_env(self, num_envs: int) -> gym.vector.VectorEnv:
         if num_envs not in self._envs:
             self._envs[num_envs] = gym.make_vec(self.env_id, num_envs=num_envs, **self.env_kwargs)
@@ -169,28 +249,43 @@ class MultiTaskSampler:
                 axis of size ``K`` (e.g. adapted parameters); ``None``: the policy's own.
             seed: seeds the envs (sub-env ``b`` with ``seed + b``); ``None`` continues their streams.
         """
+        stacked = self.per_task_params(policy, params, len(tasks))
+        return self.rollout(policy, tasks, stacked, seed, self.next_key())
+
+    @torch.no_grad()
+    def rollout(
+        self,
+        policy: BatchedPolicy,
+        tasks: Sequence[Task],
+        params: Params,
+        seed: int | None,
+        key: int,
+        first: int = 0,
+    ) -> EpisodeBatch:
+        """The episodes of ``tasks`` as tasks ``first, first + 1, ...`` of a :meth:`sample` call.
+
+        Args:
+            policy, seed: as in :meth:`sample` (sub-env ``b`` of the call: ``seed + b``).
+            tasks: a contiguous range of the call's ``K`` tasks, starting at task ``first``.
+            params: per-task parameters of all ``K`` tasks of the call (leading axis ``K``).
+            key: the call's action-noise key (:meth:`next_key`).
+            first: index of ``tasks[0]`` among the call's tasks.
+        """
         num_tasks, per_task = len(tasks), self.episodes_per_task
-        if num_tasks < 1:
-            raise ValueError("need at least one task to sample")
-        own = dict(policy.named_parameters())
-        params = own if params is None else params
-        if set(params) != set(own):
-            raise ValueError(
-                f"params must have the policy's names {sorted(own)}, got {sorted(params)}"
-            )
-        stacked = {
-            name: (
-                p if p.dim() == own[name].dim() + 1 else stack_params({name: p}, num_tasks)[name]
-            ).detach()
-            for name, p in params.items()
-        }
-        if any(p.shape[0] != num_tasks for p in stacked.values()):
-            raise ValueError(f"per-task params need a leading axis of {num_tasks} (one per task)")
+        total = next(iter(params.values())).shape[0]
+        if not 0 <= first <= first + num_tasks <= total:
+            raise ValueError(f"tasks {first}..{first + num_tasks - 1} exceed the {total} of params")
+        rows = slice(first, first + num_tasks)
+        # Fresh [K, ...] tensors: the same memory layout in every process, hence the same floats.
+        params = {name: p.clone(memory_format=torch.contiguous_format) for name, p in params.items()}
+        generators = task_generators(key, range(rows.start, rows.stop))
         num_envs = num_tasks * per_task
         envs = self._vector_env(num_envs)
         obs, _ = envs.reset(
-            seed=seed, options={"tasks": [t for t in tasks for _ in range(per_task)]}
+            seed=None if seed is None else seed + first * per_task,
+            options={"tasks": [t for t in tasks for _ in range(per_task)]},
         )
+        policy_obs = torch.zeros(total, per_task, *obs.shape[1:])
         horizon = self.max_episode_steps
         obs_buf = np.zeros((horizon, num_envs, *obs.shape[1:]), dtype=np.float32)
         action_buf: np.ndarray | None = None
@@ -200,13 +295,14 @@ class MultiTaskSampler:
         mask_buf = np.zeros((horizon, num_envs), dtype=np.float32)
         final_obs = np.zeros_like(obs, dtype=np.float32)
         alive = np.ones(num_envs, dtype=bool)
+        noise: _ActionNoise | None = None
         steps = 0
         for t in range(horizon):
             obs_buf[t] = obs
-            dist = policy.batched(
-                stacked, torch.from_numpy(obs_buf[t]).view(num_tasks, per_task, -1)
-            )
-            actions = _sample_actions(dist, self.generator)
+            policy_obs[rows] = torch.from_numpy(obs_buf[t]).view(num_tasks, per_task, -1)
+            dist = policy.batched(params, policy_obs)
+            noise = _action_noise(dist, generators) if noise is None else noise
+            actions = _sample_actions(dist, noise(t), rows)
             actions = actions.reshape(num_envs, *self.action_space.shape).numpy()
             if action_buf is None:
                 action_buf = np.zeros((horizon, *actions.shape), dtype=actions.dtype)
@@ -225,6 +321,9 @@ class MultiTaskSampler:
         # An episode still running at the sampler's horizon counts as truncated there.
         truncated_buf[steps - 1] |= alive
         final_obs[alive] = obs[alive]
+        padding = mask_buf[:steps] == 0
+        obs_buf[:steps][padding] = 0.0
+        action_buf[:steps][padding] = 0
         return EpisodeBatch(
             observations=torch.from_numpy(obs_buf[:steps]),
             actions=torch.from_numpy(action_buf[:steps]),

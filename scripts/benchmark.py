@@ -19,6 +19,7 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import platform
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -205,6 +207,84 @@ def bench_mujoco(
     return result
 
 
+RAY_BENCH_CONFIG = (
+    Path(__file__).resolve().parents[1] / "configs" / "maml-trpo" / "halfcheetah-vel-small.yaml"
+)
+
+
+def bench_ray_scaling(rounds: int) -> dict[str, Any]:
+    """Seconds per MAML-TRPO meta-iteration on HalfCheetahVel (``halfcheetah-vel-small.yaml``:
+    meta-batch 10, 10 episodes of 200 steps per task) with the local sampler and the Ray sampler at
+    1 and 2 workers, in one run, and the scaling efficiency ``t(1 worker) / (2 * t(2 workers))``.
+
+    ``local`` uses the vector env's default worker processes, ``local_in_process`` steps the envs
+    in the training process; each one-CPU Ray worker steps its envs itself (``num_workers: 0``).
+    The four learners train side by side, one iteration each per round, so drifts in the machine's
+    speed hit them alike (medians over rounds reported); they collect the same episodes (checked:
+    equal post-update returns). Ray gets 3 logical CPUs so that all three actors exist at once;
+    only the measured learner's actors work at any time.
+    """
+    if not metarl.envs.mujoco_available() or "metarl/HalfCheetahVel-v0" not in gym.registry:
+        return {"skipped": "metarl/HalfCheetahVel-v0 is not available (needs the mujoco extra)"}
+    try:
+        import ray
+
+        from metarl.ray_sampling import RaySampler  # noqa: F401
+    except ImportError:
+        return {"skipped": "the Ray sampler needs the ray extra: pip install 'metarl[ray]'"}
+    from metarl.config import build_learner, load_config
+
+    base = load_config(RAY_BENCH_CONFIG)
+    in_process = {**base.env_kwargs, "num_workers": 0}
+    configs = {
+        "local": base,
+        "local_in_process": dataclasses.replace(base, env_kwargs=in_process),
+        "ray_1_worker": dataclasses.replace(base, sampler="ray", workers=1, env_kwargs=in_process),
+        "ray_2_workers": dataclasses.replace(base, sampler="ray", workers=2, env_kwargs=in_process),
+    }
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False)
+    learners = {name: build_learner(config) for name, config in configs.items()}
+    tasks = learners["local"].sampler.task_distribution.split("train")
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in learners}
+    try:
+        for i in range(rounds + 1):  # round 0 warms up (Ray actors, env processes)
+            batch = tasks.sample(base.meta_batch_size, seed=i)
+            for name, learner in learners.items():
+                start = time.perf_counter()
+                metrics = learner.meta_step(batch)
+                if i:
+                    rows[name].append({**metrics, "time_total": time.perf_counter() - start})
+    finally:
+        for learner in learners.values():
+            learner.sampler.close()
+        ray.shutdown()
+    result: dict[str, Any] = {
+        name: {
+            key: float(np.median([r[key] for r in runs]))
+            for key in ("time_total", "time_sampling", "time_inner", "time_outer")
+        }
+        for name, runs in rows.items()
+    }
+    one, two = result["ray_1_worker"], result["ray_2_workers"]
+    result.update(
+        config=RAY_BENCH_CONFIG.name,
+        rounds=rounds,
+        cpu_count=os.cpu_count(),
+        scaling_efficiency=one["time_total"] / (2 * two["time_total"]),
+        sampling_scaling_efficiency=one["time_sampling"] / (2 * two["time_sampling"]),
+        ray_2_workers_speedup_vs_local=result["local"]["time_total"] / two["time_total"],
+        same_returns_on_every_sampler=len(
+            {tuple(r["post_return"] for r in runs) for runs in rows.values()}
+        ) == 1,
+    )
+    logger.info(
+        "MAML-TRPO HalfCheetahVel s/iteration: %s; Ray scaling efficiency at 2 workers %.2f "
+        "(sampling alone %.2f)",
+        {name: round(result[name]["time_total"], 2) for name in rows},
+        result["scaling_efficiency"], result["sampling_scaling_efficiency"],
+    )
+    return result
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmark.json", help="where to write the JSON results")
@@ -225,6 +305,9 @@ def main() -> None:
     }
     if metarl.envs.mujoco_available():
         report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)
+    report["maml_trpo_halfcheetah_vel_ray_seconds_per_iteration"] = bench_ray_scaling(
+        1 if args.quick else 4
+    )
     with open(args.out, "w") as f:
         json.dump(report, f, indent=2)
     logger.info("wrote %s", args.out)
