@@ -22,7 +22,7 @@ from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv", "check_options"]
+__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv", "check_options", "check_tasks"]
 
 
 class BatchDynamics(ABC):
@@ -82,6 +82,19 @@ def check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[
     if unknown:
         raise ValueError(f"unknown reset option(s) {unknown}; allowed: {sorted(allowed)}")
     return dict(options)
+
+
+def check_tasks(
+    tasks: Sequence[Task], num_envs: int, distribution: TaskDistribution
+) -> tuple[Task, ...]:
+    """One validated task per sub-env; ``TypeError``/``ValueError`` naming what is wrong."""
+    if isinstance(tasks, Task) or not isinstance(tasks, Sequence):
+        raise TypeError(
+            f"tasks must be a sequence of {num_envs} metarl.Task, got {type(tasks).__name__}"
+        )
+    if len(tasks) != num_envs:
+        raise ValueError(f"need one task per sub-env ({num_envs}), got {len(tasks)}")
+    return tuple(distribution.validate(t) for t in tasks)
 
 
 class MetaEnv(gym.Env):
@@ -190,13 +203,7 @@ class MetaVectorEnv(VectorEnv):
 
     def set_tasks(self, tasks: Sequence[Task]) -> None:
         """Give sub-env ``i`` the task ``tasks[i]``; takes effect at once (call ``reset`` next)."""
-        if isinstance(tasks, Task) or not isinstance(tasks, Sequence):
-            raise TypeError(
-                f"tasks must be a sequence of {self.num_envs} metarl.Task, got {type(tasks).__name__}"
-            )
-        if len(tasks) != self.num_envs:
-            raise ValueError(f"need one task per sub-env ({self.num_envs}), got {len(tasks)}")
-        self._tasks = tuple(self.task_distribution.validate(t) for t in tasks)
+        self._tasks = check_tasks(tasks, self.num_envs, self.task_distribution)
         self._dynamics.set_tasks(self._tasks)
         task_ids = np.array([t.id for t in self._tasks], dtype=object)
         task_ids.setflags(write=False)

@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from metarl.envs.core import check_options
+from metarl.envs.core import check_options, check_tasks
 from metarl.envs.mujoco.env import MujocoMetaEnv
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
@@ -419,13 +419,7 @@ class MujocoVectorEnv(VectorEnv):
 
     def set_tasks(self, tasks: Sequence[Task]) -> None:
         """Give sub-env ``i`` the task ``tasks[i]``; takes effect at once (call ``reset`` next)."""
-        if isinstance(tasks, Task) or not isinstance(tasks, Sequence):
-            raise TypeError(
-                f"tasks must be a sequence of {self.num_envs} metarl.Task, got {type(tasks).__name__}"
-            )
-        if len(tasks) != self.num_envs:
-            raise ValueError(f"need one task per sub-env ({self.num_envs}), got {len(tasks)}")
-        tasks = tuple(self.task_distribution.validate(t) for t in tasks)
+        tasks = check_tasks(tasks, self.num_envs, self.task_distribution)
         self._call("set_tasks", [(tasks[rows],) for rows in self._rows])
         self._tasks = tasks
         task_ids = np.array([t.id for t in tasks], dtype=object)
