@@ -75,7 +75,8 @@ def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, M
     if path is None:
         raise ValueError(f"checkpoint must be 'last' or 'best', got {checkpoint!r}")
     state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
-    if state["config"] != config.to_dict():
+    # Compared as configs, so keys added to TrainConfig later (with defaults) do not matter.
+    if TrainConfig.from_dict(state["config"]) != config:
         raise CheckpointError(f"{path} was written by a different config than {folder.config}")
     learner = build_learner(config)
     learner.load_state_dict(state["learner"])

@@ -107,3 +107,13 @@ def test_config_files_are_validated(tmp_path):
     with pytest.raises(ConfigError, match="--set takes key=value"):
         TINY.with_overrides(["inner_lr"])
     assert TINY.with_overrides(["hidden_sizes=[4, 4]"]).hidden_sizes == (4, 4)
+
+
+def test_runs_saved_before_a_config_key_existed_still_load(tmp_path):
+    train(TINY, tmp_path / "run", progress=False)
+    folder = RunFolder(tmp_path / "run")
+    state = load_checkpoint(folder.last)
+    del state["config"]["sampler"]  # as written by a version without that key
+    save_checkpoint({k: v for k, v in state.items() if k != "format"}, folder.last)
+    config, learner = load_run(folder.root)
+    assert config == TINY and learner.iteration == 4
