@@ -14,6 +14,9 @@ Sections:
   ``AsyncVectorEnv`` (one process per env), and of metarl's ``HalfCheetahVel`` vector env at 40
   tasks on 2 workers (targets: per worker >= 60% of the ceiling, and >= 1.5x Gymnasium's figure).
   Skipped without the ``mujoco`` extra.
+- ``maml_trpo_halfcheetah_vel_ray_seconds_per_iteration``: MAML-TRPO on ``HalfCheetahVel`` with
+  ``configs/maml-trpo/halfcheetah-vel-small.yaml``, local sampler vs the Ray sampler at 1 and 2
+  workers, with the scaling efficiency. Skipped without the ``ray`` and ``mujoco`` extras.
 """
 
 from __future__ import annotations
