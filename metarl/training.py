@@ -67,6 +67,14 @@ def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) ->
 
 def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, MetaLearner]:
     """The config and learner of a run folder, restored from ``checkpoints/<checkpoint>.pt``."""
+    config, learner, _ = _restore(root, checkpoint)
+    return config, learner
+
+
+def _restore(
+    root: str | Path, checkpoint: str
+) -> tuple[TrainConfig, MetaLearner, dict[str, Any]]:
+    """:func:`load_run`, plus the checkpoint's state (read once)."""
     folder = RunFolder(root)
     if not folder.config.is_file():
         raise CheckpointError(f"{folder.root} is not a run folder: {folder.config} is missing")
@@ -81,7 +89,7 @@ def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, M
     learner = build_learner(config)
     learner.load_state_dict(state["learner"])
     torch.set_rng_state(state["torch_rng"])
-    return config, learner
+    return config, learner, state
 
 
 def train(config: TrainConfig, out: str | Path, progress: bool = True) -> MetaLearner:
@@ -101,8 +109,8 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> MetaLe
 def resume(out: str | Path, progress: bool = True) -> MetaLearner:
     """Continue the run in ``out`` from its last checkpoint."""
     folder = RunFolder(out)
-    config, learner = load_run(folder.root, "last")
-    best = float(load_checkpoint(folder.last)["best_post_return"])
+    config, learner, state = _restore(folder.root, "last")
+    best = float(state["best_post_return"])
     _truncate_metrics(folder.metrics, learner.iteration)
     logger.info("resuming %s at iteration %d", folder.root, learner.iteration)
     return _run(config, learner, folder, best=best, progress=progress)
