@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import zlib
@@ -36,6 +37,8 @@ __all__ = [
     "Choice",
     "Dirichlet",
     "Disk",
+    "EnumeratedTaskDistribution",
+    "Index",
     "Normal",
     "Parameter",
     "Task",
@@ -387,6 +390,42 @@ class Choice(Parameter):
 
     def describe(self) -> str:
         return "{" + ", ".join(_fmt(v) for v in self.values) + "}"
+
+
+class Index(Parameter):
+    """An index into a list of ``count`` items: the values ``0, 1, ..., count - 1``.
+
+    Used by families whose tasks are an enumerated list (benchmark task classes, goal numbers);
+    see :class:`EnumeratedTaskDistribution`.
+    """
+
+    def __init__(self, name: str, count: int, *, doc: str = ""):
+        super().__init__(name, (), doc)
+        self.count = require_int("count", count)
+
+    @property
+    def default(self) -> np.ndarray:
+        return np.asarray(0.0)
+
+    @property
+    def choices(self) -> np.ndarray:
+        return np.arange(self.count, dtype=np.float64)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.integers(self.count, size=n).astype(np.float64)
+
+    def check_value(self, value: np.ndarray, family: str) -> None:
+        if not (value == np.round(value) and 0 <= value < self.count):
+            raise ValueError(
+                f"parameter {self.name!r} of {family} must be an integer in [0, {self.count - 1}], "
+                f"got {value.tolist()!r}"
+            )
+
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, float(self.count - 1)
+
+    def describe(self) -> str:
+        return f"index in [0, {self.count - 1}]"
 
 
 class Disk(Parameter):
@@ -747,6 +786,101 @@ class TaskDistribution:
     def __repr__(self) -> str:
         split = f", split={self._split_name!r}" if self._split_name else ""
         return f"TaskDistribution({self.family}, parameters={list(self.parameters)}{split})"
+
+
+class EnumeratedTaskDistribution(TaskDistribution):
+    """A family whose tasks form a fixed list with given ``train`` and ``test`` sets.
+
+    For benchmarks that define their own task sets (Meta-World's goal sets and held-out task
+    classes). Both splits are finite: ``split(name).tasks`` is the given list, in the given
+    order, and ``sample`` draws from it without replacement. The full distribution holds both
+    sets. :meth:`validate` and :meth:`task` accept only listed tasks.
+
+    Args:
+        family: family name recorded in every task.
+        parameters: the task parameters (typically :class:`Index` values).
+        splits: ``{"train": [...], "test": [...]}``, each a list of parameter dicts; disjoint.
+        groups: optional label of each task of ``splits`` (same nesting), e.g. its task class,
+            for per-group reports (:meth:`group`).
+    """
+
+    def __init__(
+        self,
+        family: str,
+        parameters: Sequence[Parameter],
+        splits: Mapping[str, Sequence[Mapping[str, Any]]],
+        groups: Mapping[str, Sequence[str]] | None = None,
+    ):
+        if set(splits) != {"train", "test"}:
+            raise ValueError(
+                f"{family}: splits must have the keys 'train' and 'test', got {list(splits)}"
+            )
+        super().__init__(family, parameters, num_test=max(1, len(splits["test"])))
+        given = {
+            name: tuple(TaskDistribution.task(self, **v) for v in values)
+            for name, values in splits.items()
+        }
+        overlap = set(given["train"]) & set(given["test"])
+        if overlap:
+            raise ValueError(
+                f"{family}: {len(overlap)} task(s) lie in both splits, e.g. {next(iter(overlap))}"
+            )
+        if not given["train"] or not given["test"]:
+            raise ValueError(f"{family}: both splits need at least one task")
+        self._given = given
+        self._tasks = given["train"] + given["test"]
+        self._members = frozenset(self._tasks)
+        self._groups: dict[Task, str] = {}
+        if groups is not None:
+            for name, tasks in given.items():
+                labels = list(groups[name])
+                if len(labels) != len(tasks):
+                    raise ValueError(
+                        f"{family}: {len(labels)} group labels for the {len(tasks)} {name} tasks"
+                    )
+                self._groups.update(zip(tasks, labels, strict=True))
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        return SPLIT_NAMES[:2]
+
+    @property
+    def has_groups(self) -> bool:
+        """Whether tasks carry group labels (see :meth:`group`)."""
+        return bool(self._groups)
+
+    def group(self, task: Task) -> str:
+        """The group label of ``task`` (e.g. its Meta-World task class)."""
+        try:
+            return self._root._groups[task]
+        except KeyError:
+            raise KeyError(f"{task} has no group label in {self.family}") from None
+
+    def task(self, **values: Any) -> Task:
+        return self._check_member(super().task(**values))
+
+    def validate(self, task: Any) -> Task:
+        return self._check_member(super().validate(task))
+
+    def _check_member(self, task: Task) -> Task:
+        if task not in self._root._members:
+            raise ValueError(
+                f"{task} is not one of the {len(self._root._members)} tasks of {self.family}"
+            )
+        return task
+
+    def all_tasks(self) -> list[Task]:
+        return list(self._root._tasks)
+
+    def _derived(self, name: str) -> TaskDistribution:
+        child = copy.copy(self)
+        child._root, child._split_name, child._splits = self, name, {}
+        return child
+
+    def _make_split(self, name: str) -> TaskDistribution:
+        child = self._derived(name)
+        child._tasks = self._given[name]
+        return child
 
 
 def tasks_to_json(tasks: Iterable[Task]) -> str:

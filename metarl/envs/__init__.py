@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 import gymnasium as gym
@@ -25,6 +26,8 @@ __all__ = [
     "TaskResampling",
     "family_table",
     "list_families",
+    "metaworld_available",
+    "metaworld_ids",
     "mujoco_available",
     "mujoco_ids",
     "registered_ids",
@@ -67,6 +70,73 @@ _MUJOCO_FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
 MUJOCO_HORIZON = 200
 """Episode length of every MuJoCo family (``max_episode_steps`` overrides it)."""
 
+METAWORLD_ML1_ENVS = (
+    "assembly-v3",
+    "basketball-v3",
+    "bin-picking-v3",
+    "box-close-v3",
+    "button-press-topdown-v3",
+    "button-press-topdown-wall-v3",
+    "button-press-v3",
+    "button-press-wall-v3",
+    "coffee-button-v3",
+    "coffee-pull-v3",
+    "coffee-push-v3",
+    "dial-turn-v3",
+    "disassemble-v3",
+    "door-close-v3",
+    "door-lock-v3",
+    "door-open-v3",
+    "door-unlock-v3",
+    "hand-insert-v3",
+    "drawer-close-v3",
+    "drawer-open-v3",
+    "faucet-open-v3",
+    "faucet-close-v3",
+    "hammer-v3",
+    "handle-press-side-v3",
+    "handle-press-v3",
+    "handle-pull-side-v3",
+    "handle-pull-v3",
+    "lever-pull-v3",
+    "pick-place-wall-v3",
+    "pick-out-of-hole-v3",
+    "pick-place-v3",
+    "plate-slide-v3",
+    "plate-slide-side-v3",
+    "plate-slide-back-v3",
+    "plate-slide-back-side-v3",
+    "peg-insert-side-v3",
+    "peg-unplug-side-v3",
+    "soccer-v3",
+    "stick-push-v3",
+    "stick-pull-v3",
+    "push-v3",
+    "push-wall-v3",
+    "push-back-v3",
+    "reach-v3",
+    "reach-wall-v3",
+    "shelf-place-v3",
+    "sweep-into-v3",
+    "sweep-v3",
+    "window-open-v3",
+    "window-close-v3",
+)
+"""Meta-World v3's env names (``metaworld.ML1.ENV_NAMES``), kept here so that registering the
+``metarl/MetaWorld-ML1-<env>-v0`` ids does not import Meta-World."""
+
+# Meta-World benchmarks (metarl.envs.metaworld): id -> benchmark name
+_METAWORLD_FAMILIES: dict[str, str] = {
+    **{
+        f"metarl/MetaWorld-ML1-{name.removesuffix('-v3')}-v0": f"ML1-{name}"
+        for name in METAWORLD_ML1_ENVS
+    },
+    "metarl/MetaWorld-ML10-v0": "ML10",
+    "metarl/MetaWorld-ML45-v0": "ML45",
+}
+METAWORLD_HORIZON = 500
+"""Episode length of the Meta-World ids (Meta-World's ``max_path_length``, also the maximum)."""
+
 
 def mujoco_available() -> bool:
     """Whether the ``mujoco`` extra is installed, so the MuJoCo ids can be made."""
@@ -77,7 +147,22 @@ def mujoco_available() -> bool:
     return True
 
 
+def metaworld_available() -> bool:
+    """Whether the ``metaworld`` extra is installed, so the Meta-World ids can be made."""
+    return find_spec("metaworld") is not None
+
+
 def _register() -> None:
+    for env_id, benchmark in _METAWORLD_FAMILIES.items():
+        if env_id not in gym.registry:
+            path = "metarl.envs.metaworld.env"
+            gym.register(
+                id=env_id,
+                entry_point=f"{path}:MetaWorldEnv",
+                vector_entry_point=f"{path}:MetaWorldVectorEnv",
+                max_episode_steps=METAWORLD_HORIZON,
+                kwargs={"benchmark": benchmark},
+            )
     for env_id, (module, stem, kwargs) in _MUJOCO_FAMILIES.items():
         if env_id not in gym.registry:
             path = f"metarl.envs.mujoco.{module}"
@@ -103,8 +188,16 @@ def _register() -> None:
 
 
 def registered_ids() -> list[str]:
-    """Every env id metarl registers (the MuJoCo ones need the ``mujoco`` extra to be made)."""
+    """The ids of metarl's own families (the MuJoCo ones need the ``mujoco`` extra to be made).
+
+    The Meta-World ids are registered too; :func:`metaworld_ids` lists them.
+    """
     return [*_FAMILIES, *_MUJOCO_FAMILIES]
+
+
+def metaworld_ids() -> list[str]:
+    """The ids of the Meta-World benchmarks (they need the ``metaworld`` extra to be made)."""
+    return list(_METAWORLD_FAMILIES)
 
 
 def mujoco_ids() -> list[str]:
@@ -128,9 +221,13 @@ def list_families() -> list[FamilyInfo]:
     """Describe every registered family (see also :func:`family_table`).
 
     The MuJoCo families are described only when the ``mujoco`` extra is installed (their task
-    shapes come from the compiled models).
+    shapes come from the compiled models), the Meta-World ones only with the ``metaworld`` extra.
     """
-    env_ids = [*_FAMILIES, *(_MUJOCO_FAMILIES if mujoco_available() else ())]
+    env_ids = [
+        *_FAMILIES,
+        *(_MUJOCO_FAMILIES if mujoco_available() else ()),
+        *(_METAWORLD_FAMILIES if metaworld_available() else ()),
+    ]
     infos = []
     for env_id in env_ids:
         spec = gym.spec(env_id)
@@ -154,6 +251,8 @@ def _describer_of(spec: gym.envs.registration.EnvSpec) -> Any:
     env_class = getattr(import_module(module), name)
     if isinstance(env_class, type) and issubclass(env_class, MetaEnv):
         return env_class.dynamics_class(1, **spec.kwargs)
+    if hasattr(env_class, "describer"):  # Meta-World: described without building its goals
+        return env_class.describer(**spec.kwargs)
     return env_class(**spec.kwargs)  # a MuJoCo family: its distribution needs the model
 
 

@@ -15,7 +15,7 @@ from metarl.envs.core import check_options
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
 from metarl.tasks import Parameter, Task, TaskDistribution
 
-__all__ = ["MujocoMetaEnv", "register_family"]
+__all__ = ["MujocoMetaEnv", "register_family", "step_each"]
 
 
 class MujocoMetaEnv:
@@ -41,6 +41,8 @@ class MujocoMetaEnv:
     """Default episode length (``max_episode_steps`` of the registered id)."""
     model_fields: ClassVar[Sequence[ModelField]] = ()
     """Compiled-model fields that vary per task."""
+    info_keys: ClassVar[tuple[str, ...]] = ()
+    """Numeric ``info`` entries that the vector env passes on from every step."""
 
     model: mujoco.MjModel
     task_distribution: TaskDistribution
@@ -105,18 +107,27 @@ class MujocoMetaEnv:
     @classmethod
     def step_many(
         cls, envs: Sequence[MujocoMetaEnv], actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step ``envs`` (instances of this class) with one action each.
 
-        Returns ``(observations, rewards, terminated)`` arrays with a leading axis of
-        ``len(envs)``. This generic version steps them one by one with :meth:`step`; batched
-        families override it with one computation over all of them.
+        Returns ``(observations, rewards, terminated, infos)`` arrays with a leading axis of
+        ``len(envs)``; ``infos[:, j]`` holds ``info[cls.info_keys[j]]``. This generic version
+        steps them one by one (:func:`step_each`); batched families override it with one
+        computation over all of them.
         """
-        results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
-        obs = np.stack([r[0] for r in results])
-        reward = np.array([r[1] for r in results], dtype=np.float64)
-        terminated = np.array([r[2] for r in results], dtype=bool)
-        return obs, reward, terminated
+        return step_each(envs, actions, cls.info_keys)
+
+
+def step_each(
+    envs: Sequence[gym.Env], actions: np.ndarray, info_keys: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step single envs one by one; the ``step_many`` result (see :meth:`MujocoMetaEnv.step_many`)."""
+    results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
+    obs = np.stack([r[0] for r in results])
+    reward = np.array([r[1] for r in results], dtype=np.float64)
+    terminated = np.array([r[2] for r in results], dtype=bool)
+    infos = np.array([[r[4][key] for key in info_keys] for r in results], dtype=np.float64)
+    return obs, reward, terminated, infos.reshape(len(results), len(info_keys))
 
 
 def register_family(

@@ -220,8 +220,9 @@ class LocomotionEnv(MujocoMetaEnv):
     @classmethod
     def step_many(
         cls, envs: Sequence[MujocoMetaEnv], actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return step_batch(envs, actions)[:3]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        out = step_batch(envs, actions)
+        return out.observations, out.rewards, out.terminated, np.zeros((len(envs), 0))
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)

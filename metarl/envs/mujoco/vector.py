@@ -24,23 +24,43 @@ import signal
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from metarl.envs.core import check_options, check_tasks
-from metarl.envs.mujoco.env import MujocoMetaEnv
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["MujocoVectorEnv", "default_start_method"]
+__all__ = ["MujocoVectorEnv", "TaskEnv", "default_start_method"]
 
-_BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated")
+_BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated", "infos")
 _LIVENESS_SECONDS = 0.05  # how often a waiting parent checks that a worker is alive
 _STARTUP_SECONDS = 120.0  # least time given to start the workers and build their envs
 _yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
+class TaskEnv(Protocol):
+    """What :class:`MujocoVectorEnv` needs of a single-env class (``MujocoMetaEnv``, ``MetaWorldEnv``)."""
+
+    horizon: ClassVar[int]
+    info_keys: ClassVar[tuple[str, ...]]
+    task_distribution: TaskDistribution
+    observation_space: Any
+    action_space: Any
+
+    def set_task(self, task: Task) -> None: ...
+
+    def reset(self, *, seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+    @classmethod
+    def step_many(
+        cls, envs: Sequence[Any], actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 class _Worker(NamedTuple):
@@ -55,7 +75,7 @@ class _Slice:
 
     def __init__(
         self,
-        env_class: type[MujocoMetaEnv],
+        env_class: type[TaskEnv],
         env_kwargs: dict[str, Any],
         buffers: dict[str, np.ndarray],
         rows: slice,
@@ -79,29 +99,33 @@ class _Slice:
         self.rewards[:] = 0.0
         self.terminated[:] = False
         self.truncated[:] = False
+        self.infos[:] = 0.0
         self.steps[:] = 0
         self.done[:] = False
 
     def step(self) -> None:
         if not self.done.any():
-            obs, reward, terminated = self.step_many(self.envs, self.actions)
+            obs, reward, terminated, infos = self.step_many(self.envs, self.actions)
             self.observations[:] = obs
             self.rewards[:] = reward
             self.terminated[:] = terminated
+            self.infos[:] = infos
             self.steps += 1
         else:  # NEXT_STEP autoreset: sub-envs that finished last step only reset now
             active = np.flatnonzero(~self.done)
             if active.size:
                 envs = [self.envs[i] for i in active]
-                obs, reward, terminated = self.step_many(envs, self.actions[active])
+                obs, reward, terminated, infos = self.step_many(envs, self.actions[active])
                 self.observations[active] = obs
                 self.rewards[active] = reward
                 self.terminated[active] = terminated
+                self.infos[active] = infos
                 self.steps[active] += 1
             for i in np.flatnonzero(self.done):
                 self.observations[i] = self.envs[i].reset()[0]
                 self.rewards[i] = 0.0
                 self.terminated[i] = False
+                self.infos[i] = 0.0
                 self.steps[i] = 0
         np.greater_equal(self.steps, self.max_episode_steps, out=self.truncated)
         np.logical_or(self.terminated, self.truncated, out=self.done)
@@ -123,7 +147,7 @@ def _worker(
     k: int,
     spin_seconds: float,
     arrays: dict[str, tuple[Any, tuple[int, ...], str]],
-    env_class: type[MujocoMetaEnv],
+    env_class: type[TaskEnv],
     env_kwargs: dict[str, Any],
     rows: slice,
     max_episode_steps: int,
@@ -208,8 +232,9 @@ class MujocoVectorEnv(VectorEnv):
         num_envs: number of sub-envs.
         max_episode_steps: episode length; the family's ``horizon`` by default.
         tasks: initial task of each sub-env (default task otherwise).
-        env_class: the single env class (a :class:`MujocoMetaEnv`); subclasses set it as a class
-            attribute instead.
+        env_class: the single env class (a :class:`TaskEnv`, e.g. a ``MujocoMetaEnv``);
+            subclasses set it as a class attribute instead. Its ``info_keys`` entries of every
+            step come back in ``info[key]`` (one float per sub-env).
         num_workers: worker processes; ``0`` steps in this process. Default: ``0`` for one
             sub-env, else ``min(num_envs, os.cpu_count())``.
         start_method: multiprocessing start method; default :func:`default_start_method`.
@@ -224,7 +249,7 @@ class MujocoVectorEnv(VectorEnv):
     ``terminated`` and ``truncated`` are kept apart. ``info["task_id"]`` holds every sub-env's task id.
     """
 
-    env_class: ClassVar[type[MujocoMetaEnv]]
+    env_class: ClassVar[type[TaskEnv]]
     metadata: ClassVar[dict[str, Any]] = {
         "render_modes": [],
         "autoreset_mode": AutoresetMode.NEXT_STEP,
@@ -236,7 +261,7 @@ class MujocoVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         tasks: Sequence[Task] | None = None,
         *,
-        env_class: type[MujocoMetaEnv] | None = None,
+        env_class: type[TaskEnv] | None = None,
         num_workers: int | None = None,
         start_method: str | None = None,
         timeout: float = 60.0,
@@ -247,8 +272,14 @@ class MujocoVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None")
         env_class = env_class or getattr(type(self), "env_class", None)
-        if not (isinstance(env_class, type) and issubclass(env_class, MujocoMetaEnv)):
-            raise TypeError(f"env_class must be a MujocoMetaEnv subclass, got {env_class!r}")
+        if not (
+            isinstance(env_class, type)
+            and all(hasattr(env_class, name) for name in ("step_many", "info_keys", "horizon"))
+        ):
+            raise TypeError(
+                "env_class must be a single-env class with the task API, `step_many`, `info_keys` "
+                f"and `horizon` (a MujocoMetaEnv or MetaWorldEnv subclass), got {env_class!r}"
+            )
         self.env_class = env_class
         self.num_envs = require_int("num_envs", num_envs)
         self.max_episode_steps = require_int(
@@ -297,6 +328,7 @@ class MujocoVectorEnv(VectorEnv):
             "rewards": ((n,), np.float64),
             "terminated": ((n,), np.bool_),
             "truncated": ((n,), np.bool_),
+            "infos": ((n, len(self.env_class.info_keys)), np.float64),
         }
         ctx = None
         if self.num_workers:
@@ -424,7 +456,8 @@ class MujocoVectorEnv(VectorEnv):
         self._tasks = tasks
         task_ids = np.array([t.id for t in tasks], dtype=object)
         task_ids.setflags(write=False)
-        self._info = {"task_id": task_ids, "_task_id": np.ones(self.num_envs, dtype=bool)}
+        self._all_envs = np.ones(self.num_envs, dtype=bool)
+        self._info = {"task_id": task_ids, "_task_id": self._all_envs}
 
     def _seeds(self, seed: int | Sequence[int] | None) -> list[int | None]:
         if seed is None:
@@ -457,10 +490,13 @@ class MujocoVectorEnv(VectorEnv):
         self._buffers["actions"][:] = actions
         self._call("step")
         b = self._buffers
+        info = dict(self._info)
+        for j, key in enumerate(self.env_class.info_keys):
+            info[key], info[f"_{key}"] = b["infos"][:, j].copy(), self._all_envs
         return (
             b["observations"].copy(),
             b["rewards"].copy(),
             b["terminated"].copy(),
             b["truncated"].copy(),
-            dict(self._info),
+            info,
         )
