@@ -9,7 +9,8 @@ baseline         column ``k``
 ===============  ==============================================================================
 pretrained       multi-task PPO (task hidden, trained on the train split), then fine-tuned by
                  the *same* :class:`~metarl.agents.inner.InnerLoop` as the meta-learners, through
-                 :func:`~metarl.evaluation.adaptation_returns` (``E = sampler.episodes_per_task``).
+                 :func:`~metarl.evaluation.adaptation_curves` (``E = sampler.episodes_per_task``;
+                 :func:`pretrained_curves` gives returns and success rates).
 oracle           PPO that sees the task (:class:`~metarl.envs.wrappers.TaskObservation`): an upper
                  bound with no adaptation, the same value in every column.
 scratch          a fresh PPO per task after ``k`` PPO updates of ``E`` episodes' worth of steps
@@ -70,7 +71,7 @@ from metarl.agents.policies import (
 )
 from metarl.envs import registered_ids
 from metarl.envs.wrappers import TaskObservation, TaskResampling
-from metarl.evaluation import adaptation_returns
+from metarl.evaluation import AdaptationCurves, adaptation_curves
 from metarl.sampling import MultiTaskSampler
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
@@ -83,7 +84,7 @@ __all__ = [
     "TrialWrapper",
     "oracle_returns",
     "policy_from_sb3",
-    "pretrained_returns",
+    "pretrained_curves",
     "rl2_returns",
     "scratch_returns",
     "train_oracle",
@@ -444,7 +445,7 @@ def _check_inner_kwargs(inner_kwargs: Any) -> dict[str, Any]:
     return dict(inner_kwargs)
 
 
-def pretrained_returns(
+def pretrained_curves(
     model: PPO,
     inner_kwargs: Mapping[str, Any],
     sampler: MultiTaskSampler,
@@ -453,10 +454,11 @@ def pretrained_returns(
     seed: int,
     hidden_sizes: Sequence[int],
     activation: str,
-) -> np.ndarray:
-    """Pretrained PPO fine-tuned by ``InnerLoop(policy, **inner_kwargs)``, ``[K, num_steps + 1]``.
+) -> AdaptationCurves:
+    """Pretrained PPO fine-tuned by ``InnerLoop(policy, **inner_kwargs)``: returns (and success
+    rates) ``[K, num_steps + 1]``.
 
-    Runs :func:`metarl.evaluation.adaptation_returns` unchanged (the meta-learners' protocol,
+    Runs :func:`metarl.evaluation.adaptation_curves` unchanged (the meta-learners' protocol,
     which seeds the sampler's envs and action noise from ``seed``).
     """
     inner_kwargs = _check_inner_kwargs(inner_kwargs)
@@ -469,7 +471,7 @@ def pretrained_returns(
         model, sampler.observation_space, sampler.action_space, hidden_sizes, activation
     )
     inner = InnerLoop(policy, **inner_kwargs)
-    return adaptation_returns(policy, inner, sampler, tasks, num_steps, seed)
+    return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed)
 
 
 # --------------------------------------------------------------------------- oracle

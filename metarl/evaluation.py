@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -17,20 +17,65 @@ from torch import nn
 from metarl.agents.inner import InnerLoop
 from metarl.agents.policies import make_policy
 from metarl.sampling import MultiTaskSampler, stack_params
-from metarl.tasks import Task
+from metarl.tasks import EnumeratedTaskDistribution, Task
 from metarl.validation import require_int
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BASELINES",
+    "AdaptationCurves",
     "EvaluationResult",
+    "adaptation_curves",
     "adaptation_returns",
     "confidence_interval",
     "evaluate_run",
     "markdown_table",
     "plot_adaptation",
 ]
+
+
+class AdaptationCurves(NamedTuple):
+    """Per-task results after 0..k adaptation steps, each ``[K, k + 1]`` float64."""
+
+    returns: np.ndarray
+    """Mean episode return."""
+    success: np.ndarray | None
+    """Fraction of episodes with ``info["success"]`` on some step; ``None`` if the env has none."""
+
+
+def adaptation_curves(
+    policy: nn.Module,
+    inner: InnerLoop,
+    sampler: MultiTaskSampler,
+    tasks: Sequence[Task],
+    num_steps: int,
+    seed: int,
+) -> AdaptationCurves:
+    """Returns (and success rates) of each task after 0..``num_steps`` inner steps.
+
+    Every step samples ``sampler.episodes_per_task`` fresh episodes per task with the current
+    (adapted) parameters, records their mean return, then adapts on them. The same protocol serves
+    every agent and baseline: pass its policy and the inner loop to apply. ``seed`` seeds the
+    envs and the action noise, so the result does not depend on the sampler's earlier use.
+    """
+    if not tasks:
+        raise ValueError("adaptation needs at least one task")
+    sampler.seed(seed)
+    params = {
+        k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), len(tasks)).items()
+    }
+    returns, success = [], []
+    for step in range(num_steps + 1):
+        batch = sampler.sample(policy, tasks, params, seed=seed + 7919 * step)
+        returns.append(batch.task_returns().numpy())
+        success.append(batch.task_success_rates())
+        if step < num_steps:
+            params = inner.adapt(batch, params)
+    return AdaptationCurves(
+        np.stack(returns, axis=1).astype(np.float64),
+        None if success[0] is None else torch.stack(success, dim=1).numpy().astype(np.float64),
+    )
 
 
 def adaptation_returns(
@@ -43,24 +88,9 @@ def adaptation_returns(
 ) -> np.ndarray:
     """Mean episode return of each task after 0..``num_steps`` inner steps, ``[K, num_steps + 1]``.
 
-    Every step samples ``sampler.episodes_per_task`` fresh episodes per task with the current
-    (adapted) parameters, records their mean return, then adapts on them. The same protocol serves
-    every agent and baseline: pass its policy and the inner loop to apply. ``seed`` seeds the
-    envs and the action noise, so the result does not depend on the sampler's earlier use.
+    The returns of :func:`adaptation_curves` (same protocol and arguments).
     """
-    if not tasks:
-        raise ValueError("adaptation_returns needs at least one task")
-    sampler.seed(seed)
-    params = {
-        k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), len(tasks)).items()
-    }
-    returns = []
-    for step in range(num_steps + 1):
-        batch = sampler.sample(policy, tasks, params, seed=seed + 7919 * step)
-        returns.append(batch.task_returns().numpy())
-        if step < num_steps:
-            params = inner.adapt(batch, params)
-    return np.stack(returns, axis=1).astype(np.float64)
+    return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed).returns
 
 
 def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,19 +103,21 @@ def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, 
     return mean, 1.96 * values.std(axis=axis, ddof=1) / np.sqrt(n)
 
 
-def markdown_table(results: dict[str, np.ndarray]) -> str:
-    """Mean and 95% CI of the return per agent (rows) and adaptation step (columns).
+def markdown_table(results: dict[str, np.ndarray], label: str = "agent", digits: int = 1) -> str:
+    """Mean and 95% CI per row (agents) and adaptation step (columns).
 
-    ``results[name]`` holds per-task returns ``[tasks, steps + 1]``.
+    ``results[name]`` holds per-task values ``[tasks, steps + 1]`` (returns, success rates).
     """
     steps = next(iter(results.values())).shape[1]
     lines = [
-        "| agent | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
+        f"| {label} | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
         "|---|" + "---|" * steps,
     ]
-    for name, returns in results.items():
-        mean, half = confidence_interval(returns, axis=0)
-        cells = " | ".join(f"{m:.1f} ± {h:.1f}" for m, h in zip(mean, half, strict=True))
+    for name, values in results.items():
+        mean, half = confidence_interval(values, axis=0)
+        cells = " | ".join(
+            f"{m:.{digits}f} ± {h:.{digits}f}" for m, h in zip(mean, half, strict=True)
+        )
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
 
@@ -128,23 +160,46 @@ class EvaluationResult:
     episodes: int
     tasks: list[Task]
     returns: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
+    success: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
+    groups: list[str] | None = None  # task class of each task (Meta-World ML10/ML45)
+
+    def add(self, name: str, curves: AdaptationCurves) -> None:
+        """Record an agent's curves (its success rates only where the env reports success)."""
+        self.returns[name] = curves.returns
+        if curves.success is not None:
+            self.success[name] = curves.success
 
     def table(self) -> str:
-        """Markdown table: mean return ± 95% CI per agent and step."""
-        return markdown_table(self.returns)
+        """Markdown tables: mean return ± 95% CI per agent and step; success rates where the
+        env reports success, overall and, for tasks with classes, per class."""
+        parts = [markdown_table(self.returns)]
+        if self.success:
+            parts.append("Success rate:\n\n" + markdown_table(self.success, digits=2))
+        if self.success and self.groups:
+            for group in sorted(set(self.groups)):
+                rows = [i for i, g in enumerate(self.groups) if g == group]
+                per_agent = {name: s[rows] for name, s in self.success.items()}
+                parts.append(f"Success rate, {group}:\n\n" + markdown_table(per_agent, digits=2))
+        return "\n\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
+        def summary(values: dict[str, np.ndarray]) -> dict[str, Any]:
+            return {
+                name: {"mean": m.tolist(), "ci95": h.tolist()}
+                for name, (m, h) in ((n, confidence_interval(v)) for n, v in values.items())
+            }
+
         return {
             "env": self.env,
             "split": self.split,
             "steps": self.steps,
             "episodes_per_step": self.episodes,
             "tasks": [t.to_dict() for t in self.tasks],
+            "groups": self.groups,
             "returns": {name: r.tolist() for name, r in self.returns.items()},
-            "summary": {
-                name: {"mean": m.tolist(), "ci95": h.tolist()}
-                for name, (m, h) in ((n, confidence_interval(r)) for n, r in self.returns.items())
-            },
+            "summary": summary(self.returns),
+            "success": {name: s.tolist() for name, s in self.success.items()},
+            "success_summary": summary(self.success),
         }
 
     def write(self, folder: str | Path) -> dict[str, Path]:
@@ -159,12 +214,27 @@ class EvaluationResult:
         paths["json"].write_text(json.dumps(self.to_dict(), indent=1))
         with open(paths["csv"], "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["task_index", "task_id", "task_params", "agent", "step", "return"])
+            writer.writerow(
+                [
+                    "task_index",
+                    "task_id",
+                    "task_params",
+                    "group",
+                    "agent",
+                    "step",
+                    "return",
+                    "success",
+                ]
+            )
             for name, returns in self.returns.items():
+                success = self.success.get(name)
                 for index, task in enumerate(self.tasks):
                     params = json.dumps(task.to_dict()["params"])
+                    group = "" if self.groups is None else self.groups[index]
                     for step, value in enumerate(returns[index]):
-                        writer.writerow([index, task.id, params, name, step, repr(float(value))])
+                        rate = "" if success is None else repr(float(success[index, step]))
+                        row = [index, task.id, params, group, name, step, repr(float(value)), rate]
+                        writer.writerow(row)
         plot_adaptation(self.returns, str(paths["plot"]), f"{self.env} ({self.split} tasks)")
         return paths
 
@@ -203,9 +273,13 @@ def evaluate_run(
     steps = config.eval_steps if steps is None else require_int("steps", steps, minimum=0)
     episodes = config.episodes_per_task if episodes is None else require_int("episodes", episodes)
     sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
-    result = EvaluationResult(config.env, split, steps, episodes, tasks)
-    result.returns["meta-trained"] = adaptation_returns(
-        learner.policy, learner.inner, sampler, tasks, steps, seed
+    groups = None
+    if isinstance(distribution, EnumeratedTaskDistribution) and distribution.has_groups:
+        groups = [distribution.group(t) for t in tasks]
+    result = EvaluationResult(config.env, split, steps, episodes, tasks, groups=groups)
+    result.add(
+        "meta-trained",
+        adaptation_curves(learner.policy, learner.inner, sampler, tasks, steps, seed),
     )
     inner_kwargs = {
         "step_size": config.inner_lr,
@@ -216,7 +290,7 @@ def evaluate_run(
     }
     for name in baselines:
         logger.info("evaluating baseline %s", name)
-        result.returns[name] = _baseline_returns(
+        curves = _baseline_curves(
             name,
             config,
             inner_kwargs,
@@ -227,11 +301,12 @@ def evaluate_run(
             seed,
             RunFolder(run_dir).root / "baselines",
         )
+        result.add(name, curves)
     sampler.close()
     return result
 
 
-def _baseline_returns(
+def _baseline_curves(
     name: str,
     config: Any,
     inner_kwargs: dict[str, Any],
@@ -241,24 +316,27 @@ def _baseline_returns(
     episodes: int,
     seed: int,
     cache: Path,
-) -> np.ndarray:
+) -> AdaptationCurves:
+    """The curves of baseline ``name``; success rates only for the sampler-based ones."""
     arch = {"hidden_sizes": config.hidden_sizes, "activation": config.activation}
     env, env_kwargs, budget = config.env, config.env_kwargs, config.baseline_timesteps
     if name == "random":
         torch.manual_seed(seed + 1)
         policy = make_policy(sampler.observation_space, sampler.action_space, **arch)
-        return adaptation_returns(
+        return adaptation_curves(
             policy, InnerLoop(policy, **inner_kwargs), sampler, tasks, steps, seed
         )
     from metarl import baselines as sb3  # SB3 models, only for these baselines
 
     if name == "pretrained":
         model = sb3.train_pretrained(env, env_kwargs, budget, seed, cache, **arch)
-        return sb3.pretrained_returns(model, inner_kwargs, sampler, tasks, steps, seed, **arch)
+        return sb3.pretrained_curves(model, inner_kwargs, sampler, tasks, steps, seed, **arch)
     if name == "oracle":
         model = sb3.train_oracle(env, env_kwargs, budget, seed, cache, **arch)
-        return sb3.oracle_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
-    if name == "rl2":
+        returns = sb3.oracle_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
+    elif name == "rl2":
         model = sb3.train_rl2(env, env_kwargs, budget, seed, cache, trial_episodes=steps + 1)
-        return sb3.rl2_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
-    return sb3.scratch_returns(env, env_kwargs, tasks, steps, episodes, seed, **arch)
+        returns = sb3.rl2_returns(model, env, env_kwargs, tasks, steps, episodes, seed)
+    else:
+        returns = sb3.scratch_returns(env, env_kwargs, tasks, steps, episodes, seed, **arch)
+    return AdaptationCurves(returns, None)

@@ -118,6 +118,9 @@ def _concatenate(batches: Sequence[EpisodeBatch]) -> EpisodeBatch:
         task_index=torch.cat(
             [batch.task_index + int(o) for batch, o in zip(batches, offsets, strict=True)]
         ),
+        success=None
+        if batches[0].success is None
+        else torch.cat([batch.success for batch in batches]),
     )
 
 
@@ -211,11 +214,18 @@ class RaySampler(MultiTaskSampler):
 
     # ------------------------------------------------------------------ sampling
     def _submit(
-        self, slot: int, params_ref: ray.ObjectRef, tasks: Sequence[Task], first: int,
-        seed: int | None, key: int,
+        self,
+        slot: int,
+        params_ref: ray.ObjectRef,
+        tasks: Sequence[Task],
+        first: int,
+        seed: int | None,
+        key: int,
     ) -> ray.ObjectRef:
         """Send tasks ``first, ...`` of a call to worker ``slot``; the reference to its batch."""
-        return self._actors[slot].sample.remote(self._policy_ref, params_ref, tasks, first, seed, key)
+        return self._actors[slot].sample.remote(
+            self._policy_ref, params_ref, tasks, first, seed, key
+        )
 
     @torch.no_grad()
     def sample(
@@ -275,7 +285,12 @@ class RaySampler(MultiTaskSampler):
             logger.warning(
                 "Ray sampler: worker %d failed on tasks %d..%d (%s); replacing it and "
                 "re-collecting them (retry %d of %d)",
-                slot, first, stop - 1, reason, failures[slot], self.max_retries,
+                slot,
+                first,
+                stop - 1,
+                reason,
+                failures[slot],
+                self.max_retries,
             )
             self._replace(slot)
             submit(slot)

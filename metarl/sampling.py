@@ -56,7 +56,8 @@ class EpisodeBatch(NamedTuple):
     (``task_index``). Steps ``t < lengths[b]`` are valid (``mask[t, b] == 1``). ``terminated`` /
     ``truncated`` are true only at an episode's last step. ``final_observations[b]`` is the
     observation after the last step, used to bootstrap the value of truncated episodes.
-    Padding steps (``mask[t, b] == 0``) hold zeros.
+    Padding steps (``mask[t, b] == 0``) hold zeros. ``success[b]`` is 1 if the env reported
+    ``info["success"]`` on any step of episode ``b`` (Meta-World), ``None`` for envs without it.
     """
 
     observations: torch.Tensor  # [T, B, obs_dim] float32
@@ -67,6 +68,7 @@ class EpisodeBatch(NamedTuple):
     mask: torch.Tensor  # [T, B] float32, 1 on valid steps
     final_observations: torch.Tensor  # [B, obs_dim] float32
     task_index: torch.Tensor  # [B] int64, index into the list of tasks sampled
+    success: torch.Tensor | None = None  # [B] float32, 1 if info["success"] on any step
 
     @property
     def num_tasks(self) -> int:
@@ -87,6 +89,10 @@ class EpisodeBatch(NamedTuple):
         """Mean undiscounted return of each task's episodes, ``[K]``."""
         return self.returns.view(self.num_tasks, -1).mean(1)
 
+    def task_success_rates(self) -> torch.Tensor | None:
+        """Fraction of each task's episodes that succeeded, ``[K]`` (``None`` without ``success``)."""
+        return None if self.success is None else self.success.view(self.num_tasks, -1).mean(1)
+
     def task(self, k: int) -> EpisodeBatch:
         """The episodes of task ``k`` alone, as a one-task batch."""
         per_task = self.mask.shape[1] // self.num_tasks
@@ -95,6 +101,7 @@ class EpisodeBatch(NamedTuple):
             **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
             final_observations=self.final_observations[cols],
             task_index=torch.zeros(per_task, dtype=torch.long),
+            success=None if self.success is None else self.success[cols],
         )
 
     def time_major(self, values: torch.Tensor) -> torch.Tensor:
@@ -277,7 +284,9 @@ class MultiTaskSampler:
             raise ValueError(f"tasks {first}..{first + num_tasks - 1} exceed the {total} of params")
         rows = slice(first, first + num_tasks)
         # Fresh [K, ...] tensors: the same memory layout in every process, hence the same floats.
-        params = {name: p.clone(memory_format=torch.contiguous_format) for name, p in params.items()}
+        params = {
+            name: p.clone(memory_format=torch.contiguous_format) for name, p in params.items()
+        }
         generators = task_generators(key, range(rows.start, rows.stop))
         num_envs = num_tasks * per_task
         envs = self._vector_env(num_envs)
@@ -295,6 +304,7 @@ class MultiTaskSampler:
         mask_buf = np.zeros((horizon, num_envs), dtype=np.float32)
         final_obs = np.zeros_like(obs, dtype=np.float32)
         alive = np.ones(num_envs, dtype=bool)
+        success: np.ndarray | None = None
         noise: _ActionNoise | None = None
         steps = 0
         for t in range(horizon):
@@ -307,7 +317,10 @@ class MultiTaskSampler:
             if action_buf is None:
                 action_buf = np.zeros((horizon, *actions.shape), dtype=actions.dtype)
             action_buf[t] = actions
-            obs, reward, terminated, truncated, _ = envs.step(actions)
+            obs, reward, terminated, truncated, info = envs.step(actions)
+            if "success" in info:
+                success = np.zeros(num_envs, dtype=bool) if success is None else success
+                success |= alive & (np.asarray(info["success"]) > 0)
             mask_buf[t] = alive
             reward_buf[t] = np.where(alive, reward, 0.0)
             terminated_buf[t] = alive & terminated
@@ -333,6 +346,7 @@ class MultiTaskSampler:
             mask=torch.from_numpy(mask_buf[:steps]),
             final_observations=torch.from_numpy(final_obs),
             task_index=torch.arange(num_tasks).repeat_interleave(per_task),
+            success=None if success is None else torch.from_numpy(success.astype(np.float32)),
         )
 
     def close(self) -> None:

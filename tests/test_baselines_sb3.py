@@ -18,7 +18,7 @@ from metarl.baselines import (
     TrialWrapper,
     oracle_returns,
     policy_from_sb3,
-    pretrained_returns,
+    pretrained_curves,
     rl2_returns,
     scratch_returns,
     train_oracle,
@@ -129,11 +129,14 @@ def test_policy_from_sb3_rejects_other_architectures():
 
 
 # --------------------------------------------------------------------------- returns
-def test_pretrained_returns_shape_adaptation_and_determinism(pretrained, nav_tasks):
+def test_pretrained_curves_shape_adaptation_and_determinism(pretrained, nav_tasks):
     sampler = MultiTaskSampler(NAV, episodes_per_task=EPISODES)
-    run = lambda: pretrained_returns(  # noqa: E731
-        pretrained, {"step_size": 0.5}, sampler, nav_tasks, NUM_STEPS, 0, HIDDEN, "tanh"
-    )
+
+    def run() -> np.ndarray:
+        return pretrained_curves(
+            pretrained, {"step_size": 0.5}, sampler, nav_tasks, NUM_STEPS, 0, HIDDEN, "tanh"
+        ).returns
+
     first = run()
     assert first.shape == (3, NUM_STEPS + 1) and first.dtype == np.float64
     assert np.all(np.isfinite(first)) and np.all(first < 0)  # dense reward: minus a distance
@@ -301,7 +304,7 @@ def test_arguments_are_validated(tmp_path, nav_tasks, pretrained, oracle):
             "num_steps must be an int >= 0",
         ),
         (
-            lambda: pretrained_returns(
+            lambda: pretrained_curves(
                 pretrained, {"lr": 1}, MultiTaskSampler(NAV, 2), nav_tasks, 2, 0, HIDDEN, "tanh"
             ),
             r"unknown inner_kwargs \['lr'\]",

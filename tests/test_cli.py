@@ -9,7 +9,7 @@ from PIL import Image
 
 from metarl.cli import main
 from metarl.config import load_config
-from metarl.envs import registered_ids
+from metarl.envs import metaworld_ids, registered_ids
 
 CONFIGS = sorted(Path(__file__).parents[1].glob("configs/**/*.yaml"))
 QUICK = str(Path(__file__).parents[1] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
@@ -36,7 +36,7 @@ TINY = [
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_config_file_validates_and_names_a_registered_env(path):
     config = load_config(path)
-    assert config.env in registered_ids()
+    assert config.env in registered_ids() + metaworld_ids()
 
 
 def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
@@ -61,7 +61,7 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
         assert returns.shape == (4, 3) and np.isfinite(returns).all()
         assert len(result["summary"][agent]["mean"]) == 3
     rows = (run / "eval" / "eval.csv").read_text().splitlines()
-    assert rows[0] == "task_index,task_id,task_params,agent,step,return"
+    assert rows[0] == "task_index,task_id,task_params,group,agent,step,return,success"
     assert len(rows) == 1 + 6 * 4 * 3
     plot = run / "eval" / "adaptation.png"
     assert plot.stat().st_size > 10_000

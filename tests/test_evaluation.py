@@ -1,10 +1,20 @@
+import csv
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from metarl.agents import InnerLoop, make_policy
-from metarl.evaluation import adaptation_returns, confidence_interval, markdown_table
+from metarl.evaluation import (
+    AdaptationCurves,
+    EvaluationResult,
+    adaptation_returns,
+    confidence_interval,
+    markdown_table,
+)
 from metarl.sampling import MultiTaskSampler, stack_params
+from metarl.tasks import Task
 
 
 def test_confidence_interval_matches_the_normal_formula():
@@ -41,3 +51,25 @@ def test_adaptation_returns_follow_the_protocol():
     assert not np.allclose(returns[:, 1], returns[:, 0])
     with pytest.raises(ValueError):
         adaptation_returns(policy, inner, sampler, [], num_steps=1, seed=0)
+
+
+def test_success_rates_are_reported_overall_and_per_task_class(tmp_path):
+    tasks = [Task("Toy", {"goal": float(i)}) for i in range(4)]
+    result = EvaluationResult("toy", "test", 1, 2, tasks, groups=["push", "reach", "push", "reach"])
+    returns = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])
+    result.add(
+        "meta-trained", AdaptationCurves(returns, np.array([[0, 1], [0, 0.5], [1, 1], [0, 0]]))
+    )
+    result.add("oracle", AdaptationCurves(returns, None))  # an SB3 baseline: no success rates
+    table = result.table()
+    assert "Success rate:\n\n| agent | step 0 | step 1 |" in table
+    assert "| meta-trained | 0.25 ± 0.49 | 0.62 ± 0.47 |" in table
+    assert "Success rate, push:" in table and "Success rate, reach:" in table
+    assert "| meta-trained | 0.00 ± 0.00 | 0.25 ± 0.49 |" in table.split("Success rate, reach:")[1]
+    paths = result.write(tmp_path)
+    saved = json.loads(paths["json"].read_text())
+    assert saved["success"]["meta-trained"][1] == [0.0, 0.5] and "oracle" not in saved["success"]
+    assert saved["groups"] == ["push", "reach", "push", "reach"]
+    rows = list(csv.DictReader(paths["csv"].open()))
+    assert rows[3]["group"] == "reach" and rows[3]["success"] == "0.5"
+    assert {row["success"] for row in rows if row["agent"] == "oracle"} == {""}

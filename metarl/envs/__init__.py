@@ -149,7 +149,7 @@ def mujoco_available() -> bool:
 
 def metaworld_available() -> bool:
     """Whether the ``metaworld`` extra is installed, so the Meta-World ids can be made."""
-    return find_spec("metaworld") is not None
+    return mujoco_available() and find_spec("metaworld") is not None
 
 
 def _register() -> None:
