@@ -14,6 +14,11 @@ Sections:
   ``AsyncVectorEnv`` (one process per env), and of metarl's ``HalfCheetahVel`` vector env at 40
   tasks on 2 workers (targets: per worker >= 60% of the ceiling, and >= 1.5x Gymnasium's figure).
   Skipped without the ``mujoco`` extra.
+- ``metaworld_ml1_reach_env_steps_per_second``: Meta-World ML1 ``reach`` env-steps/s of one
+  Meta-World env on one core (500-step episodes with resets), of Gymnasium's ``AsyncVectorEnv``
+  of the same single envs (one process per env), and of metarl's
+  ``MetaWorld-ML1-reach`` vector env, 25 tasks on 2 workers. Skipped without the ``metaworld``
+  extra.
 - ``maml_trpo_halfcheetah_vel_ray_seconds_per_iteration``: MAML-TRPO on ``HalfCheetahVel`` with
   ``configs/maml-trpo/halfcheetah-vel-small.yaml``, local sampler vs the Ray sampler at 1 and 2
   workers, with the scaling efficiency. Skipped without the ``ray`` and ``mujoco`` extras.
@@ -210,6 +215,55 @@ def bench_mujoco(
     return result
 
 
+def bench_metaworld(min_seconds: float, num_envs: int = 25, num_workers: int = 2) -> dict[str, Any]:
+    """Meta-World ML1 reach env-steps/s: one env, Gymnasium's async vector env, metarl's."""
+    single = gym.make("metarl/MetaWorld-ML1-reach-v0").unwrapped
+    single.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-1.0, 1.0, (500, 4)).astype(np.float32)
+
+    def single_step(i: int) -> int:
+        if i % 500 == 0:
+            single.reset()
+        single.step(actions[i % 500])
+        return 1
+
+    one_env = _rate(single_step, min_seconds)
+    single.close()
+    ours = steps_per_second(
+        partial(
+            gym.make_vec,
+            "metarl/MetaWorld-ML1-reach-v0",
+            num_envs=num_envs,
+            num_workers=num_workers,
+        ),
+        min_seconds,
+    )
+    gymnasium_async = steps_per_second(
+        partial(
+            gym.make_vec,
+            "metarl/MetaWorld-ML1-reach-v0",
+            num_envs=num_envs,
+            vectorization_mode="async",
+        ),
+        min_seconds,
+    )
+    result = {
+        "one_env_one_core": one_env,
+        "gymnasium_async_vector_env": gymnasium_async,
+        "gymnasium_async_processes": num_envs,
+        "metarl_vector_env": ours,
+        "metarl_workers": num_workers,
+        "metarl_per_worker_fraction_of_one_env": ours / num_workers / one_env,
+        "speedup_vs_gymnasium_async": ours / gymnasium_async,
+        "num_envs": num_envs,
+    }
+    logger.info(
+        "Meta-World ML1 reach env-steps/s: %s",
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
+    )
+    return result
+
+
 RAY_BENCH_CONFIG = (
     Path(__file__).resolve().parents[1] / "configs" / "maml-trpo" / "halfcheetah-vel-small.yaml"
 )
@@ -308,6 +362,8 @@ def main() -> None:
     }
     if metarl.envs.mujoco_available():
         report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)
+    if metarl.envs.metaworld_available():
+        report["metaworld_ml1_reach_env_steps_per_second"] = bench_metaworld(seconds)
     report["maml_trpo_halfcheetah_vel_ray_seconds_per_iteration"] = bench_ray_scaling(
         1 if args.quick else 4
     )

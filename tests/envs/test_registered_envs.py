@@ -1,5 +1,7 @@
 """Every registered id: Gymnasium's and SB3's env checkers, seeded determinism, make_vec."""
 
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -87,3 +89,19 @@ def test_docstring_documents_every_task_parameter(env_id):
     for parameter in env.task_distribution.parameters.values():
         assert f"``{parameter.name}``" in doc
         assert parameter.describe().split("^")[0].split(" rows")[0].split(",")[0] in doc
+
+
+def test_metaworld_ids_stay_registered_and_fail_clearly_without_the_extra():
+    code = """
+import sys
+sys.modules["metaworld"] = None  # as if the extra were not installed
+import gymnasium as gym
+from metarl.envs import metaworld_available, metaworld_ids
+assert not metaworld_available() and "metarl/MetaWorld-ML10-v0" in metaworld_ids()
+try:
+    gym.make("metarl/MetaWorld-ML1-reach-v0")
+except gym.error.DependencyNotInstalled as err:
+    print(err)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'metarl[metaworld]'" in out.stdout
