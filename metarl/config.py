@@ -75,6 +75,9 @@ class TrainConfig:
     """TRPO: damping added to the KL Hessian."""
     line_search_steps: int = 15
     """TRPO: backtracking line-search steps."""
+    curvature_tasks: int | None = None
+    """TRPO: compute the KL Hessian-vector products on only this many tasks of each meta-batch
+    (faster, approximate; rllab's ``subsample_factor``); none: all tasks, as in the papers."""
     backtrack_ratio: float = 0.8
     """TRPO: step shrink factor per line-search step."""
     outer_lr: float = 1e-3
@@ -134,6 +137,11 @@ class TrainConfig:
                 raise ConfigError(f"{name} must lie in {text}, got {getattr(self, name)!r}")
         if self.cg_damping < 0:
             raise ConfigError(f"cg_damping must be >= 0, got {self.cg_damping!r}")
+        if self.curvature_tasks is not None and not 1 <= self.curvature_tasks <= self.meta_batch_size:
+            raise ConfigError(
+                f"curvature_tasks must lie in [1, meta_batch_size={self.meta_batch_size}] or be "
+                f"null, got {self.curvature_tasks!r}"
+            )
         if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
             raise ConfigError(f"hidden_sizes must be positive ints, got {self.hidden_sizes!r}")
         if self.activation not in ("tanh", "relu"):
@@ -256,7 +264,7 @@ def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torc
     if config.outer == "trpo":
         outer = TRPO(
             config.max_kl, config.cg_iterations, config.cg_damping, config.line_search_steps,
-            config.backtrack_ratio,
+            config.backtrack_ratio, curvature_tasks=config.curvature_tasks,
         )
     elif config.outer == "ppo":
         outer = PPO(config.outer_lr, config.clip, config.outer_epochs)

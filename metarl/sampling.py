@@ -104,6 +104,18 @@ class EpisodeBatch(NamedTuple):
             success=None if self.success is None else self.success[cols],
         )
 
+    def head(self, num_tasks: int) -> EpisodeBatch:
+        """The episodes of the first ``num_tasks`` tasks, as a batch of those tasks."""
+        if not 1 <= num_tasks <= self.num_tasks:
+            raise ValueError(f"num_tasks must lie in [1, {self.num_tasks}], got {num_tasks!r}")
+        cols = slice(0, num_tasks * (self.mask.shape[1] // self.num_tasks))
+        return self._replace(
+            **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
+            final_observations=self.final_observations[cols],
+            task_index=self.task_index[cols],
+            success=None if self.success is None else self.success[cols],
+        )
+
     def time_major(self, values: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`per_task` for per-step values: ``[K, T * E]`` -> ``[T, B]``."""
         steps = self.mask.shape[0]

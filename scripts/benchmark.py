@@ -8,7 +8,8 @@ Sections:
   vs ``SyncVectorEnv`` of Gymnasium's own ``CartPole-v1``.
 - ``maml_trpo_navigation2d_seconds_per_iteration``: wall time of one MAML-TRPO meta-iteration with
   pytorch-maml-rl's 2D-navigation settings, split into sampling / inner loop / outer loop
-  (target: <= 1.0 s, sampling <= a third of it).
+  (target: <= 1.0 s, sampling <= a third of it); the ``..._curvature_4_tasks_...`` section
+  repeats it with TRPO's KL Hessian-vector products on 4 of the 20 tasks (``curvature_tasks``).
 - ``mujoco_env_steps_per_second``: HalfCheetah env-steps/s of raw ``mujoco.mj_step`` on one core
   over 200-step episodes (the physics ceiling), of Gymnasium's ``HalfCheetah-v5`` in
   ``AsyncVectorEnv`` (one process per env), and of metarl's ``HalfCheetahVel`` vector env at 40
@@ -97,9 +98,12 @@ def bench_env_steps(min_seconds: float) -> dict[str, Any]:
     return results
 
 
-def bench_maml_trpo(iterations: int) -> dict[str, Any]:
+def bench_maml_trpo(iterations: int, curvature_tasks: int | None = None) -> dict[str, Any]:
     """Seconds per MAML-TRPO meta-iteration on Navigation2D, pytorch-maml-rl's 2D-navigation
-    settings: 20 tasks x 20 episodes x horizon 100, one inner step, 2x64 tanh policy."""
+    settings: 20 tasks x 20 episodes x horizon 100, one inner step, 2x64 tanh policy.
+
+    ``curvature_tasks``: TRPO's KL Hessian-vector products on that many of the 20 tasks
+    (``None``: all, the exact algorithm)."""
     import torch
 
     from metarl.agents import TRPO, InnerLoop, MetaLearner, make_policy
@@ -108,7 +112,8 @@ def bench_maml_trpo(iterations: int) -> dict[str, Any]:
     torch.manual_seed(0)
     sampler = MultiTaskSampler("metarl/Navigation2D-v0", episodes_per_task=20)
     policy = make_policy(sampler.observation_space, sampler.action_space, (64, 64), "tanh")
-    agent = MetaLearner(policy, sampler, InnerLoop(policy, step_size=0.1), TRPO(), seed=0)
+    outer = TRPO(curvature_tasks=curvature_tasks)
+    agent = MetaLearner(policy, sampler, InnerLoop(policy, step_size=0.1), outer, seed=0)
     train = sampler.task_distribution.split("train")
     agent.meta_step(train.sample(20, seed=0))  # warm-up
     rows = []
@@ -117,16 +122,20 @@ def bench_maml_trpo(iterations: int) -> dict[str, Any]:
         metrics = agent.meta_step(train.sample(20, seed=i + 1))
         rows.append({**metrics, "time_total": time.perf_counter() - start})
     sampler.close()
-    result = {
+    result: dict[str, Any] = {
         key: float(np.mean([r[key] for r in rows]))
-        for key in ("time_total", "time_sampling", "time_inner", "time_outer")
+        for key in ("time_total", "time_sampling", "time_inner", "time_outer", "post_return")
     }
+    result["curvature_tasks"] = curvature_tasks or 20
     result["torch_threads"] = torch.get_num_threads()
     result["target_total_seconds"] = 1.0
     result["meets_target"] = (
         result["time_total"] <= 1.0 and result["time_sampling"] <= result["time_total"] / 3
     )
-    logger.info("MAML-TRPO Navigation2D: %s", {k: round(v, 3) for k, v in result.items()})
+    logger.info(
+        "MAML-TRPO Navigation2D: %s",
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
+    )
     return result
 
 
@@ -359,6 +368,9 @@ def main() -> None:
         },
         "env_steps_per_second": bench_env_steps(seconds),
         "maml_trpo_navigation2d_seconds_per_iteration": bench_maml_trpo(2 if args.quick else 5),
+        "maml_trpo_navigation2d_curvature_4_tasks_seconds_per_iteration": bench_maml_trpo(
+            2 if args.quick else 5, curvature_tasks=4
+        ),
     }
     if metarl.envs.mujoco_available():
         report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)

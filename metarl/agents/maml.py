@@ -130,29 +130,41 @@ class MetaLearner:
             valid = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
         with _timed(timing, "inner"), torch.no_grad():
             valid_advantages = self.inner.advantages(valid)
-            old_post = self.policy.batched(params, valid.per_task(valid.observations))
             old_post_log_probs = self.inner.log_probs(params, valid)
-            pre_batch = train[0][0]
-            pre_obs = pre_batch.per_task(pre_batch.observations)
-            old_pre = self.policy.batched(self._initial(num_tasks, False), pre_obs)
 
-        def objective() -> MetaObjective:
-            adapted = self._initial(num_tasks)
+        def objective(first_tasks: int | None = None) -> MetaObjective:
+            """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""
+            n = num_tasks if first_tasks is None else first_tasks
+            cols = slice(0, n * self.sampler.episodes_per_task)
+            post = valid.head(n)
+            pre = train[0][0].head(n)
+            with torch.no_grad():  # the sampling-time policies
+                old_post = self.policy.batched(
+                    {k: p[:n] for k, p in params.items()}, post.per_task(post.observations)
+                )
+                old_pre = self.policy.batched(
+                    self._initial(n, False), pre.per_task(pre.observations)
+                )
+            adapted = self._initial(n)
             for batch, advantages, sampling_log_probs in train:
                 adapted = self.inner.update(
-                    adapted, batch, advantages, not self.first_order, sampling_log_probs
+                    adapted,
+                    batch.head(n),
+                    advantages[:, cols],
+                    not self.first_order,
+                    sampling_log_probs[:, cols],
                 )
-            new_post = self.policy.batched(adapted, valid.per_task(valid.observations))
-            new_log_probs = valid.time_major(new_post.log_prob(valid.per_task(valid.actions)))
-            log_ratio = new_log_probs - old_post_log_probs
-            post_kl = per_task_mean(valid.time_major(kl_divergence(old_post, new_post)), valid)
-            new_pre = self.policy.batched(self._initial(num_tasks), pre_obs)
-            pre_kl = per_task_mean(pre_batch.time_major(kl_divergence(old_pre, new_pre)), pre_batch)
+            new_post = self.policy.batched(adapted, post.per_task(post.observations))
+            new_log_probs = post.time_major(new_post.log_prob(post.per_task(post.actions)))
+            log_ratio = new_log_probs - old_post_log_probs[:, cols]
+            post_kl = per_task_mean(post.time_major(kl_divergence(old_post, new_post)), post)
+            new_pre = self.policy.batched(self._initial(n), pre.per_task(pre.observations))
+            pre_kl = per_task_mean(pre.time_major(kl_divergence(old_pre, new_pre)), pre)
             return MetaObjective(
                 log_ratio=log_ratio,
-                advantages=valid_advantages,
-                task_mean=lambda values: per_task_mean(values, valid),
-                post_kl=post_kl.mean(),
+                advantages=valid_advantages[:, cols],
+                task_mean=lambda values: per_task_mean(values, post),
+                post_kl_per_task=post_kl,
                 pre_kl=pre_kl.mean(),
             )
 

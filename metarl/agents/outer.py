@@ -28,8 +28,8 @@ class MetaObjective(NamedTuple):
     """What an outer loop needs, evaluated at the current meta-parameters.
 
     ``log_ratio`` / ``advantages`` / ``mask`` are ``[T, B]`` tensors on the post-update episodes;
-    ``ratio`` is ``pi_new / pi_sampling`` of the adapted policies. ``post_kl`` is the mean over tasks
-    of KL(sampling-time adapted policy || current adapted policy) on post-update episodes;
+    ``ratio`` is ``pi_new / pi_sampling`` of the adapted policies. ``post_kl_per_task`` holds each
+    task's KL(sampling-time adapted policy || current adapted policy) on post-update episodes;
     ``pre_kl`` the KL between the sampling-time and current pre-update policies on pre-update
     episodes (ProMP's trust region).
     """
@@ -37,8 +37,18 @@ class MetaObjective(NamedTuple):
     log_ratio: torch.Tensor
     advantages: torch.Tensor
     task_mean: Callable[[torch.Tensor], torch.Tensor]  # [T, B] -> [K] masked mean per task
-    post_kl: torch.Tensor
+    post_kl_per_task: torch.Tensor  # [K]
     pre_kl: torch.Tensor
+
+    @property
+    def post_kl(self) -> torch.Tensor:
+        """Mean over tasks of the post-update KL (TRPO's constraint)."""
+        return self.post_kl_per_task.mean()
+
+    @property
+    def num_tasks(self) -> int:
+        """``K``, the number of tasks the objective covers."""
+        return self.post_kl_per_task.shape[0]
 
     def surrogate(self) -> torch.Tensor:
         """Importance-weighted policy-gradient loss, mean over tasks (TRPO's objective)."""
@@ -52,7 +62,10 @@ class MetaObjective(NamedTuple):
         return -self.task_mean(torch.min(unclipped, clipped)).mean()
 
 
-Objective = Callable[[], MetaObjective]
+Objective = Callable[..., MetaObjective]
+"""``objective()``: the meta-objective at the current parameters on all tasks of the meta-batch;
+``objective(n)``: on its first ``n`` tasks only (tasks are drawn i.i.d., so these are a random
+subset)."""
 
 
 class OuterLoop(Protocol):
@@ -75,6 +88,11 @@ class TRPO:
     Natural-gradient step on the post-update surrogate under ``mean KL <= max_kl``: conjugate
     gradient with Hessian-vector products of the KL through the inner update, then a backtracking
     line search.
+
+    ``curvature_tasks``: if set, the Hessian-vector products use the KL of only the first that many
+    tasks of the meta-batch (rllab's ``subsample_factor``, over tasks), which makes each product
+    cheaper in proportion; the gradient and the line search's KL check still use every task.
+    ``None`` (default, the papers' setting) uses all tasks.
     """
 
     max_kl: float = 0.01
@@ -82,6 +100,7 @@ class TRPO:
     cg_damping: float = 1e-5
     line_search_steps: int = 15
     backtrack_ratio: float = 0.8
+    curvature_tasks: int | None = None
 
     def __post_init__(self) -> None:
         if not self.max_kl > 0:
@@ -90,6 +109,8 @@ class TRPO:
             raise ValueError("cg_iterations and line_search_steps must be >= 1")
         if self.cg_damping < 0:
             raise ValueError(f"cg_damping must be >= 0, got {self.cg_damping!r}")
+        if self.curvature_tasks is not None and self.curvature_tasks < 1:
+            raise ValueError(f"curvature_tasks must be >= 1 or None, got {self.curvature_tasks!r}")
 
     def step(self, parameters: Sequence[nn.Parameter], objective: Objective) -> dict[str, float]:
         parameters = list(parameters)
@@ -97,7 +118,10 @@ class TRPO:
         loss_before = current.surrogate()
         _check_finite("surrogate loss", loss_before)
         grad = flat_grad(loss_before, parameters, retain_graph=True)
-        hvp = hessian_vector_product(lambda: current.post_kl, parameters, self.cg_damping)
+        curvature_kl = current.post_kl
+        if self.curvature_tasks is not None and self.curvature_tasks < current.num_tasks:
+            curvature_kl = objective(self.curvature_tasks).post_kl
+        hvp = hessian_vector_product(lambda: curvature_kl, parameters, self.cg_damping)
         direction = conjugate_gradient(hvp, grad, self.cg_iterations)
         curvature = direction @ hvp(direction)
         _check_finite("natural-gradient curvature", curvature)

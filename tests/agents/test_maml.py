@@ -217,3 +217,61 @@ def test_save_and_load_round_trip(tmp_path):
     with pytest.raises(ValueError, match="corrupt"):
         other.load(tmp_path / "bad.pt")
     assert np.isfinite(a["pre_return"])
+
+
+class _CapturingOuter:
+    """An outer loop that keeps the objective closure and changes nothing."""
+
+    def step(self, parameters, objective):
+        self.parameters, self.objective = list(parameters), objective
+        return {}
+
+
+def test_objective_on_the_first_tasks_is_the_full_objective_restricted():
+    """``objective(n)``, which TRPO's ``curvature_tasks`` uses, equals the full objective's terms
+    of the first n tasks: per-task surrogates, per-task KL and its Hessian-vector products."""
+    torch.manual_seed(0)
+    learner = make_learner()
+    learner.outer = capture = _CapturingOuter()
+    tasks = learner.sampler.task_distribution.split("train").sample(4, seed=0)
+    learner.meta_step(tasks)
+    params = capture.parameters
+    with torch.no_grad():  # move away from the expansion point, where every KL is 0
+        for p in params:
+            p.add_(0.05 * torch.randn_like(p))
+    full, part = capture.objective(), capture.objective(2)
+    assert full.num_tasks == 4 and part.num_tasks == 2
+    torch.testing.assert_close(part.post_kl_per_task, full.post_kl_per_task[:2])
+
+    def per_task_surrogate(objective):
+        return objective.task_mean(torch.exp(objective.log_ratio) * objective.advantages)
+
+    torch.testing.assert_close(per_task_surrogate(part), per_task_surrogate(full)[:2])
+    vector = torch.randn(sum(p.numel() for p in params))
+
+    def hvp(kl):
+        grad = flatten_tensors(torch.autograd.grad(kl, params, create_graph=True))
+        return flatten_tensors(torch.autograd.grad(grad @ vector, params))
+
+    torch.testing.assert_close(
+        hvp(capture.objective(2).post_kl), hvp(capture.objective().post_kl_per_task[:2].mean())
+    )
+
+
+def test_trpo_with_curvature_on_all_tasks_equals_exact_trpo():
+    def final_params(curvature_tasks):
+        torch.manual_seed(0)
+        learner = make_learner()
+        learner.outer = TRPO(curvature_tasks=curvature_tasks)
+        tasks = learner.sampler.task_distribution.split("train").sample(4, seed=0)
+        metrics = learner.meta_step(tasks)
+        return flatten_tensors([p.detach() for p in learner.policy.parameters()]), metrics
+
+    exact, _ = final_params(None)
+    all_tasks, _ = final_params(4)
+    torch.testing.assert_close(all_tasks, exact, rtol=0, atol=0)
+    subsampled, metrics = final_params(2)
+    assert not torch.equal(subsampled, exact)
+    assert 0 < metrics["kl_after"] <= 0.01 and metrics["loss_after"] < metrics["loss_before"]
+    with pytest.raises(ValueError, match="curvature_tasks must be >= 1 or None, got 0"):
+        TRPO(curvature_tasks=0)
