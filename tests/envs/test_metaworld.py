@@ -5,6 +5,7 @@ Runs where the ``metaworld`` extra is installed (CI: the second venv of ``.ci/ru
 
 import json
 import pickle
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -183,3 +184,21 @@ def test_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
         np.testing.assert_array_equal(loaded.rand_vecs["test"][0], rebuilt.rand_vecs["test"][0])
     finally:
         benchmark_tasks.cache_clear()
+
+
+def test_train_and_evaluate_report_success_per_held_out_class(tmp_path):
+    from metarl.cli import main
+
+    run = tmp_path / "ml10"
+    tiny = ["iterations=1", "meta_batch_size=2", "episodes_per_task=2", "eval_tasks=10"]
+    tiny += ["eval_steps=1", "env_kwargs={max_episode_steps: 20}"]
+    overrides = [arg for value in tiny for arg in ("--set", value)]
+    config = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "metaworld-ml10.yaml")
+    assert main(["train", "--config", config, *overrides, "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--baselines", "random"]) == 0
+    result = json.loads((run / "eval" / "eval.json").read_text())
+    held_out = list(metaworld.env_dict.ML10_V3["test"])
+    assert result["groups"] == held_out * 2  # goal-major: 2 goals of each of the 5 classes
+    for agent in ("meta-trained", "random"):
+        success = np.array(result["success"][agent])
+        assert success.shape == (10, 2) and ((success >= 0) & (success <= 1)).all()
