@@ -69,7 +69,7 @@ from metarl.agents.policies import (
     GaussianMLPPolicy,
     make_policy,
 )
-from metarl.envs import registered_ids
+from metarl.envs import metaworld_ids, registered_ids
 from metarl.envs.wrappers import TaskObservation, TaskResampling
 from metarl.evaluation import AdaptationCurves, adaptation_curves
 from metarl.sampling import MultiTaskSampler
@@ -110,7 +110,7 @@ class CacheError(RuntimeError):
 
 # --------------------------------------------------------------------------- argument checks
 def _check_env_id(env_id: Any) -> str:
-    allowed = registered_ids()
+    allowed = registered_ids() + metaworld_ids()
     if env_id not in allowed:
         raise ValueError(f"unknown env_id {env_id!r}; allowed: {allowed}")
     return env_id

@@ -191,14 +191,14 @@ def test_train_and_evaluate_report_success_per_held_out_class(tmp_path):
 
     run = tmp_path / "ml10"
     tiny = ["iterations=1", "meta_batch_size=2", "episodes_per_task=2", "eval_tasks=10"]
-    tiny += ["eval_steps=1", "env_kwargs={max_episode_steps: 20}"]
+    tiny += ["eval_steps=1", "env_kwargs={max_episode_steps: 20}", "baseline_timesteps=256"]
     overrides = [arg for value in tiny for arg in ("--set", value)]
     config = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "metaworld-ml10.yaml")
     assert main(["train", "--config", config, *overrides, "--out", str(run)]) == 0
-    assert main(["evaluate", str(run), "--baselines", "random"]) == 0
+    assert main(["evaluate", str(run), "--baselines", "random,pretrained"]) == 0
     result = json.loads((run / "eval" / "eval.json").read_text())
     held_out = list(metaworld.env_dict.ML10_V3["test"])
     assert result["groups"] == held_out * 2  # goal-major: 2 goals of each of the 5 classes
-    for agent in ("meta-trained", "random"):
+    for agent in ("meta-trained", "random", "pretrained"):
         success = np.array(result["success"][agent])
         assert success.shape == (10, 2) and ((success >= 0) & (success <= 1)).all()
