@@ -171,11 +171,11 @@ class EvaluationResult:
 
     def table(self) -> str:
         """Markdown tables: mean return ± 95% CI per agent and step; success rates where the
-        env reports success, overall and, for tasks with classes, per class."""
+        env reports success, overall and, for tasks of several classes, per class."""
         parts = [markdown_table(self.returns)]
         if self.success:
             parts.append("Success rate:\n\n" + markdown_table(self.success, digits=2))
-        if self.success and self.groups:
+        if self.success and self.groups and len(set(self.groups)) > 1:
             for group in sorted(set(self.groups)):
                 rows = [i for i, g in enumerate(self.groups) if g == group]
                 per_agent = {name: s[rows] for name, s in self.success.items()}
