@@ -103,14 +103,14 @@ def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, 
     return mean, 1.96 * values.std(axis=axis, ddof=1) / np.sqrt(n)
 
 
-def markdown_table(results: dict[str, np.ndarray], label: str = "agent", digits: int = 1) -> str:
+def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
     """Mean and 95% CI per row (agents) and adaptation step (columns).
 
     ``results[name]`` holds per-task values ``[tasks, steps + 1]`` (returns, success rates).
     """
     steps = next(iter(results.values())).shape[1]
     lines = [
-        f"| {label} | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
+        "| agent | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
         "|---|" + "---|" * steps,
     ]
     for name, values in results.items():

@@ -95,24 +95,22 @@ class EpisodeBatch(NamedTuple):
 
     def task(self, k: int) -> EpisodeBatch:
         """The episodes of task ``k`` alone, as a one-task batch."""
-        per_task = self.mask.shape[1] // self.num_tasks
-        cols = slice(k * per_task, (k + 1) * per_task)
-        return self._replace(
-            **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
-            final_observations=self.final_observations[cols],
-            task_index=torch.zeros(per_task, dtype=torch.long),
-            success=None if self.success is None else self.success[cols],
-        )
+        return self._tasks(k, k + 1)
 
     def head(self, num_tasks: int) -> EpisodeBatch:
         """The episodes of the first ``num_tasks`` tasks, as a batch of those tasks."""
         if not 1 <= num_tasks <= self.num_tasks:
             raise ValueError(f"num_tasks must lie in [1, {self.num_tasks}], got {num_tasks!r}")
-        cols = slice(0, num_tasks * (self.mask.shape[1] // self.num_tasks))
+        return self._tasks(0, num_tasks)
+
+    def _tasks(self, start: int, stop: int) -> EpisodeBatch:
+        """The episodes of tasks ``start .. stop - 1``, renumbered from 0."""
+        per_task = self.mask.shape[1] // self.num_tasks
+        cols = slice(start * per_task, stop * per_task)
         return self._replace(
             **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
             final_observations=self.final_observations[cols],
-            task_index=self.task_index[cols],
+            task_index=self.task_index[cols] - start,
             success=None if self.success is None else self.success[cols],
         )
 

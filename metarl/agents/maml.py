@@ -7,6 +7,7 @@ Meta-SGD (``InnerLoop(learn_step_size=True)``).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.distributions import Distribution
 
 from metarl.agents.inner import InnerLoop, per_task_mean
 from metarl.agents.outer import MetaObjective, OuterLoop
@@ -132,19 +134,26 @@ class MetaLearner:
             valid_advantages = self.inner.advantages(valid)
             old_post_log_probs = self.inner.log_probs(params, valid)
 
+        @functools.cache
+        @torch.no_grad()
+        def sampling_policies(n: int) -> tuple[Distribution, Distribution]:
+            """The sampling-time post- and pre-update policies of the first ``n`` tasks, on
+            their episodes (computed once per iteration, not at every line-search step)."""
+            post, pre = valid.head(n), train[0][0].head(n)
+            old_post = self.policy.batched(
+                {k: p[:n] for k, p in params.items()}, post.per_task(post.observations)
+            )
+            return old_post, self.policy.batched(
+                self._initial(n, False), pre.per_task(pre.observations)
+            )
+
         def objective(first_tasks: int | None = None) -> MetaObjective:
             """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""
             n = num_tasks if first_tasks is None else first_tasks
             cols = slice(0, n * self.sampler.episodes_per_task)
             post = valid.head(n)
             pre = train[0][0].head(n)
-            with torch.no_grad():  # the sampling-time policies
-                old_post = self.policy.batched(
-                    {k: p[:n] for k, p in params.items()}, post.per_task(post.observations)
-                )
-                old_pre = self.policy.batched(
-                    self._initial(n, False), pre.per_task(pre.observations)
-                )
+            old_post, old_pre = sampling_policies(n)
             adapted = self._initial(n)
             for batch, advantages, sampling_log_probs in train:
                 adapted = self.inner.update(

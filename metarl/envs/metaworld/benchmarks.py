@@ -186,9 +186,14 @@ def task_distribution(name: str) -> EnumeratedTaskDistribution:
         groups[split] = [names[c] for _, c in order]
     max_classes = max(len(names) for names in tasks.classes.values())
     max_goals = max(len(v) for vectors in tasks.rand_vecs.values() for v in vectors)
-    parameters = [
-        Index("split", 2, doc="0: Meta-World's train tasks, 1: its test tasks"),
-        Index("env_class", max_classes, doc="task class, an index into the split's env names"),
-        Index("goal", max_goals, doc="goal (object and target positions) of the class"),
-    ]
+    parameters = task_parameters(max_classes, max_goals)
     return EnumeratedTaskDistribution(f"MetaWorld-{name}", parameters, splits, groups)
+
+
+def task_parameters(num_classes: int, num_goals: int) -> list[Index]:
+    """The parameters of a benchmark's tasks: ``split``, ``env_class`` and ``goal`` indices."""
+    return [
+        Index("split", 2, doc="0: Meta-World's train tasks, 1: its test tasks"),
+        Index("env_class", num_classes, doc="task class, an index into the split's env names"),
+        Index("goal", num_goals, doc="goal (object and target positions) of the class"),
+    ]

@@ -12,7 +12,7 @@ from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 from metaworld.sawyer_xyz_env import SawyerXYZEnv
 
 from metarl.envs.core import check_options
-from metarl.envs.metaworld.benchmarks import benchmark_tasks, task_distribution
+from metarl.envs.metaworld.benchmarks import benchmark_tasks, task_distribution, task_parameters
 from metarl.envs.mujoco.env import step_each
 from metarl.envs.mujoco.vector import MujocoVectorEnv
 from metarl.tasks import Index, Task, TaskDistribution
@@ -89,12 +89,8 @@ class MetaWorldEnv(gym.Env):
     @classmethod
     def describer(cls, benchmark: str) -> Any:
         """The family's name and parameters without building its goals (for the family table)."""
-        classes = {"ML10": (10, 5), "ML45": (45, 5)}.get(benchmark, (1, 1))
-        parameters = [
-            Index("split", 2, doc="0: Meta-World's train tasks, 1: its test tasks"),
-            Index("env_class", max(classes), doc="task class, an index into the split's env names"),
-            Index("goal", 50, doc="goal (object and target positions) of the class"),
-        ]
+        train_classes = {"ML10": 10, "ML45": 45}.get(benchmark, 1)
+        parameters = task_parameters(train_classes, num_goals=50)
         return _Description(f"MetaWorld-{benchmark}", cls.varies, cls.reference, parameters)
 
     @property

@@ -103,24 +103,22 @@ class _Slice:
         self.steps[:] = 0
         self.done[:] = False
 
+    def _store(self, rows: slice | np.ndarray, envs: Sequence[Any]) -> None:
+        """Step ``envs`` (the sub-envs ``rows``) and write their results into the buffers."""
+        results = self.step_many(envs, self.actions[rows])
+        for name, value in zip(
+            ("observations", "rewards", "terminated", "infos"), results, strict=True
+        ):
+            getattr(self, name)[rows] = value
+        self.steps[rows] += 1
+
     def step(self) -> None:
         if not self.done.any():
-            obs, reward, terminated, infos = self.step_many(self.envs, self.actions)
-            self.observations[:] = obs
-            self.rewards[:] = reward
-            self.terminated[:] = terminated
-            self.infos[:] = infos
-            self.steps += 1
+            self._store(slice(None), self.envs)
         else:  # NEXT_STEP autoreset: sub-envs that finished last step only reset now
             active = np.flatnonzero(~self.done)
             if active.size:
-                envs = [self.envs[i] for i in active]
-                obs, reward, terminated, infos = self.step_many(envs, self.actions[active])
-                self.observations[active] = obs
-                self.rewards[active] = reward
-                self.terminated[active] = terminated
-                self.infos[active] = infos
-                self.steps[active] += 1
+                self._store(active, [self.envs[i] for i in active])
             for i in np.flatnonzero(self.done):
                 self.observations[i] = self.envs[i].reset()[0]
                 self.rewards[i] = 0.0
