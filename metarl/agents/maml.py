@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from metarl.agents.inner import InnerLoop, per_task_mean
+from metarl.agents.optimization import hessian_vector_product, per_task_gauss_newton_product
 from metarl.agents.outer import MetaObjective, OuterLoop
 from metarl.agents.policies import check_policy_fits, kl_divergence
 from metarl.checkpoint import load_checkpoint, save_checkpoint
@@ -147,14 +148,11 @@ class MetaLearner:
                 self._initial(n, False), pre.per_task(pre.observations)
             )
 
-        def objective(first_tasks: int | None = None) -> MetaObjective:
-            """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""
-            n = num_tasks if first_tasks is None else first_tasks
+        def adapt(start: Params, n: int) -> dict[str, torch.Tensor]:
+            """The first ``n`` tasks' inner steps from per-task ``start``, as differentiable as
+            the meta-gradient needs (first- or second-order)."""
             cols = slice(0, n * self.sampler.episodes_per_task)
-            post = valid.head(n)
-            pre = train[0][0].head(n)
-            old_post, old_pre = sampling_policies(n)
-            adapted = self._initial(n)
+            adapted = dict(start)
             for batch, advantages, sampling_log_probs in train:
                 adapted = self.inner.update(
                     adapted,
@@ -163,19 +161,56 @@ class MetaLearner:
                     not self.first_order,
                     sampling_log_probs[:, cols],
                 )
+            return adapted
+
+        def post_kl_per_task(adapted: Params, n: int) -> tuple[torch.Tensor, Distribution]:
+            """Per-task KL(sampling-time || ``adapted``) on the first ``n`` tasks' post-update
+            episodes, and the adapted policies there."""
+            post = valid.head(n)
             new_post = self.policy.batched(adapted, post.per_task(post.observations))
+            kl = post.time_major(kl_divergence(sampling_policies(n)[0], new_post))
+            return per_task_mean(kl, post), new_post
+
+        def kl_hessian(
+            current: MetaObjective, first_tasks: int | None
+        ) -> Callable[[torch.Tensor], torch.Tensor]:
+            """``v -> H v`` of the mean post-update KL of the first tasks, at the sampling-time
+            parameters: Gauss-Newton (second derivatives only) where each task's inner-update
+            Jacobian is symmetric (one step, fixed step size), else double backward."""
+            n = current.num_tasks if first_tasks is None else min(first_tasks, current.num_tasks)
+            symmetric = self.num_inner_steps == 1 and not isinstance(
+                self.inner.step_sizes, nn.ParameterDict
+            )
+            if symmetric:
+                return per_task_gauss_newton_product(
+                    lambda start: adapt(start, n),
+                    lambda adapted: post_kl_per_task(adapted, n)[0].mean(),
+                    self._initial(n, requires_grad=False),
+                )
+            kl = current.post_kl if n == current.num_tasks else objective(n).post_kl
+            return hessian_vector_product(lambda: kl, self.meta_parameters)
+
+        def objective(first_tasks: int | None = None) -> MetaObjective:
+            """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""
+            n = num_tasks if first_tasks is None else first_tasks
+            cols = slice(0, n * self.sampler.episodes_per_task)
+            post = valid.head(n)
+            pre = train[0][0].head(n)
+            post_kl, new_post = post_kl_per_task(adapt(self._initial(n), n), n)
             new_log_probs = post.time_major(new_post.log_prob(post.per_task(post.actions)))
-            log_ratio = new_log_probs - old_post_log_probs[:, cols]
-            post_kl = per_task_mean(post.time_major(kl_divergence(old_post, new_post)), post)
             new_pre = self.policy.batched(self._initial(n), pre.per_task(pre.observations))
-            pre_kl = per_task_mean(pre.time_major(kl_divergence(old_pre, new_pre)), pre)
-            return MetaObjective(
-                log_ratio=log_ratio,
+            pre_kl = per_task_mean(
+                pre.time_major(kl_divergence(sampling_policies(n)[1], new_pre)), pre
+            )
+            current = MetaObjective(
+                log_ratio=new_log_probs - old_post_log_probs[:, cols],
                 advantages=valid_advantages[:, cols],
                 task_mean=lambda values: per_task_mean(values, post),
                 post_kl_per_task=post_kl,
                 pre_kl=pre_kl.mean(),
+                kl_hessian=lambda first: kl_hessian(current, first),
             )
+            return current
 
         with _timed(timing, "outer"):
             metrics = self.outer.step(self.meta_parameters, objective)

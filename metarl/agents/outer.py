@@ -18,7 +18,6 @@ from metarl.agents.optimization import (
     conjugate_gradient,
     flat_grad,
     flatten_tensors,
-    hessian_vector_product,
 )
 
 __all__ = ["PPO", "TRPO", "MetaObjective", "OuterLoop", "ProMP"]
@@ -31,7 +30,10 @@ class MetaObjective(NamedTuple):
     ``ratio`` is ``pi_new / pi_sampling`` of the adapted policies. ``post_kl_per_task`` holds each
     task's KL(sampling-time adapted policy || current adapted policy) on post-update episodes;
     ``pre_kl`` the KL between the sampling-time and current pre-update policies on pre-update
-    episodes (ProMP's trust region).
+    episodes (ProMP's trust region). ``kl_hessian(n)`` returns ``v -> H v`` for ``H`` the Hessian
+    of the mean post-update KL of the first ``n`` tasks (all if ``None``) w.r.t. the
+    meta-parameters, at the sampling-time parameters (TRPO's expansion point), on flat vectors in
+    the outer loop's parameter order.
     """
 
     log_ratio: torch.Tensor
@@ -39,6 +41,7 @@ class MetaObjective(NamedTuple):
     task_mean: Callable[[torch.Tensor], torch.Tensor]  # [T, B] -> [K] masked mean per task
     post_kl_per_task: torch.Tensor  # [K]
     pre_kl: torch.Tensor
+    kl_hessian: Callable[[int | None], Callable[[torch.Tensor], torch.Tensor]]
 
     @property
     def post_kl(self) -> torch.Tensor:
@@ -62,10 +65,8 @@ class MetaObjective(NamedTuple):
         return -self.task_mean(torch.min(unclipped, clipped)).mean()
 
 
-Objective = Callable[..., MetaObjective]
-"""``objective()``: the meta-objective at the current parameters on all tasks of the meta-batch;
-``objective(n)``: on its first ``n`` tasks only (tasks are drawn i.i.d., so these are a random
-subset)."""
+Objective = Callable[[], MetaObjective]
+"""``objective()``: the meta-objective at the current parameters on the tasks of the meta-batch."""
 
 
 class OuterLoop(Protocol):
@@ -90,9 +91,10 @@ class TRPO:
     line search.
 
     ``curvature_tasks``: if set, the Hessian-vector products use the KL of only the first that many
-    tasks of the meta-batch (rllab's ``subsample_factor``, over tasks), which makes each product
-    cheaper in proportion; the gradient and the line search's KL check still use every task.
-    ``None`` (default, the papers' setting) uses all tasks.
+    tasks of the meta-batch (rllab's ``subsample_factor``, over tasks; tasks are drawn i.i.d., so
+    these are a random subset), which makes each product cheaper in proportion; the gradient and
+    the line search's KL check still use every task. ``None`` (default, the papers' setting) uses
+    all tasks.
     """
 
     max_kl: float = 0.01
@@ -118,10 +120,11 @@ class TRPO:
         loss_before = current.surrogate()
         _check_finite("surrogate loss", loss_before)
         grad = flat_grad(loss_before, parameters, retain_graph=True)
-        curvature_kl = current.post_kl
-        if self.curvature_tasks is not None and self.curvature_tasks < current.num_tasks:
-            curvature_kl = objective(self.curvature_tasks).post_kl
-        hvp = hessian_vector_product(lambda: curvature_kl, parameters, self.cg_damping)
+        kl_hessian = current.kl_hessian(self.curvature_tasks)
+
+        def hvp(vector: torch.Tensor) -> torch.Tensor:
+            return kl_hessian(vector) + self.cg_damping * vector
+
         direction = conjugate_gradient(hvp, grad, self.cg_iterations)
         curvature = direction @ hvp(direction)
         _check_finite("natural-gradient curvature", curvature)

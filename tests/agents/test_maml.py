@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, make_policy
-from metarl.agents.optimization import flatten_tensors
+from metarl.agents.inner import per_task_mean
+from metarl.agents.optimization import (
+    flatten_tensors,
+    hessian_vector_product,
+    per_task_gauss_newton_product,
+)
+from metarl.agents.policies import kl_divergence
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, stack_params
 
 K, E, T = 2, 3, 4
@@ -94,6 +100,55 @@ def test_second_order_meta_gradient_equals_finite_differences(problem, estimator
         torch.autograd.grad(loss_of(theta, create_graph=False), list(theta.values()))
     )
     assert (first_order - numeric).norm() > 1e-3 * numeric.norm()
+
+
+@pytest.mark.parametrize(
+    "estimator,first_order", [("reinforce", False), ("lvc", False), ("reinforce", True)]
+)
+def test_gauss_newton_kl_hessian_equals_double_backward_at_the_expansion_point(
+    problem, estimator, first_order
+):
+    """TRPO's KL Hessian through the inner step, ``sum_k J_k^T F_k J_k``, equals the Hessian that
+    double backward computes (third derivatives included) where the adapted policies equal the
+    sampling-time ones; away from that point the two differ (except for a first-order step)."""
+    policy, train, valid, adv_train, _ = problem
+    inner = InnerLoop(policy, step_size=0.5, normalize_advantages=False, estimator=estimator)
+    theta = dict(policy.named_parameters())
+    with torch.no_grad():
+        sampling = inner.log_probs(stack_params(theta, K), train)
+
+    def adapt(start):
+        return inner.update(start, train, adv_train, not first_order, sampling)
+
+    sampling_time = {k: v.detach() for k, v in adapt(stack_params(theta, K)).items()}
+    old = policy.batched(sampling_time, valid.per_task(valid.observations))
+
+    def kl(adapted):
+        new = policy.batched(adapted, valid.per_task(valid.observations))
+        return per_task_mean(valid.time_major(kl_divergence(old, new)), valid).mean()
+
+    vector = torch.randn(sum(p.numel() for p in theta.values()), dtype=torch.float64)
+
+    def products():
+        reference = hessian_vector_product(
+            lambda: kl(adapt(stack_params(theta, K))), list(theta.values())
+        )
+        start = {k: v.detach() for k, v in stack_params(theta, K).items()}
+        return per_task_gauss_newton_product(adapt, kl, start)(vector), reference(vector)
+
+    gauss_newton, reference = products()
+    torch.testing.assert_close(gauss_newton, reference, rtol=1e-7, atol=1e-10)
+    assert gauss_newton.norm() > 0
+    with torch.no_grad():
+        for p in theta.values():
+            p.add_(0.3 * torch.randn_like(p))
+    gauss_newton, reference = products()
+    if first_order:  # the adapted parameters are linear in theta: nothing is dropped anywhere
+        torch.testing.assert_close(gauss_newton, reference, rtol=1e-7, atol=1e-10)
+    else:
+        assert (gauss_newton - reference).norm() > 1e-4 * reference.norm()
+    with pytest.raises(ValueError, match=r"vector must have shape \(\d+,\), got \(3,\)"):
+        per_task_gauss_newton_product(adapt, kl, stack_params(theta, K))(torch.zeros(3))
 
 
 def test_meta_sgd_step_sizes_receive_the_meta_gradient(problem):
@@ -275,3 +330,21 @@ def test_trpo_with_curvature_on_all_tasks_equals_exact_trpo():
     assert 0 < metrics["kl_after"] <= 0.01 and metrics["loss_after"] < metrics["loss_before"]
     with pytest.raises(ValueError, match="curvature_tasks must be >= 1 or None, got 0"):
         TRPO(curvature_tasks=0)
+
+
+@pytest.mark.parametrize("inner_kwargs", [{}, {"learn_step_size": True}])
+def test_learner_kl_hessian_equals_double_backward(inner_kwargs):
+    """The objective's ``kl_hessian`` (Gauss-Newton for one plain inner step, double backward for
+    Meta-SGD) equals double backward of the post-update KL, on all tasks and on the first ones."""
+    torch.manual_seed(0)
+    learner = make_learner(**inner_kwargs)
+    learner.outer = capture = _CapturingOuter()
+    tasks = learner.sampler.task_distribution.split("train").sample(4, seed=0)
+    learner.meta_step(tasks)
+    current, params = capture.objective(), capture.parameters
+    vector = torch.randn(sum(p.numel() for p in params))
+    for first_tasks, kl in ((None, current.post_kl), (2, capture.objective(2).post_kl)):
+        expected = hessian_vector_product(lambda kl=kl: kl, params)(vector)
+        torch.testing.assert_close(
+            current.kl_hessian(first_tasks)(vector), expected, rtol=1e-4, atol=1e-6
+        )
