@@ -92,14 +92,14 @@ class InnerLoop:
         values = torch.zeros_like(batch.rewards)
         bootstrap = torch.zeros_like(batch.rewards[0])
         per_task = batch.mask.shape[1] // batch.num_tasks
+        returns = discounted_returns(
+            batch.rewards, batch.mask, batch.terminated, batch.truncated, self.gamma
+        )
         for k in range(batch.num_tasks):
             cols = slice(k * per_task, (k + 1) * per_task)
             task = batch.task(k)
-            returns = discounted_returns(
-                task.rewards, task.mask, task.terminated, task.truncated, self.gamma
-            )
             baseline = self.baseline_factory()
-            baseline.fit(task.observations, returns, task.mask)
+            baseline.fit(task.observations, returns[:, cols], task.mask)
             values[:, cols] = baseline.predict(task.observations, task.mask)
             bootstrap[cols] = baseline.predict_final(task.final_observations, task.lengths)
         advantages = gae(
@@ -153,8 +153,14 @@ class InnerLoop:
         """One inner step: ``params_k - alpha * grad_k`` for every task ``k`` at once.
 
         ``create_graph=True`` keeps the step differentiable (second-order MAML); otherwise the
-        gradient is treated as a constant (first-order).
+        gradient is treated as a constant (first-order). Under ``torch.no_grad()`` the step is
+        computed all the same, and the adapted parameters come out detached.
         """
+        if not torch.is_grad_enabled():
+            with torch.enable_grad():
+                leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
+                adapted = self.update(leaves, batch, advantages, False, sampling_log_probs)
+            return {k: v.detach() for k, v in adapted.items()}
         loss = self.loss(params, batch, advantages, sampling_log_probs).sum()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"inner loss is {loss.item()}")
@@ -174,11 +180,9 @@ class InnerLoop:
     ) -> dict[str, torch.Tensor]:
         """One detached inner step from per-task ``params`` on ``batch`` (for sampling and
         evaluation; the meta-gradient re-runs :meth:`update` with a graph)."""
-        params = {k: v.detach().requires_grad_() for k, v in params.items()}
         if advantages is None:
             advantages = self.advantages(batch)
-        if sampling_log_probs is None and self.estimator == "lvc":
-            with torch.no_grad():
+        with torch.no_grad():
+            if sampling_log_probs is None and self.estimator == "lvc":
                 sampling_log_probs = self.log_probs(params, batch)
-        adapted = self.update(params, batch, advantages, False, sampling_log_probs)
-        return {k: v.detach() for k, v in adapted.items()}
+            return self.update(params, batch, advantages, False, sampling_log_probs)

@@ -6,7 +6,7 @@ Parameters may be given as a sequence of tensors or a mapping name -> tensor (as
 
 >>> import torch
 >>> a = torch.tensor([[4.0, 1.0], [1.0, 3.0]])
->>> conjugate_gradient(lambda v: a @ v, torch.tensor([1.0, 2.0]))
+>>> conjugate_gradient(lambda v: a @ v, torch.tensor([1.0, 2.0])).solution
 tensor([0.0909, 0.6364])
 """
 
@@ -21,6 +21,7 @@ import torch
 from metarl.validation import require_int
 
 __all__ = [
+    "ConjugateGradientResult",
     "LineSearchResult",
     "Tensors",
     "backtracking_line_search",
@@ -172,16 +173,25 @@ def per_task_gauss_newton_product(
     return product
 
 
+class ConjugateGradientResult(NamedTuple):
+    """Outcome of :func:`conjugate_gradient`."""
+
+    solution: torch.Tensor
+    """The approximate solution ``x``."""
+    residual: torch.Tensor
+    """``b - A x``, kept up to date by the iteration (so ``A x = b - residual`` costs no product)."""
+
+
 def conjugate_gradient(
     hvp_fn: Callable[[torch.Tensor], torch.Tensor],
     b: torch.Tensor,
     iterations: int = 10,
     residual_tol: float = 1e-10,
-) -> torch.Tensor:
+) -> ConjugateGradientResult:
     """Approximately solve ``A x = b`` for symmetric positive-definite ``A``, ``hvp_fn(v) = A v``.
 
     Starts from ``x = 0`` and stops after ``iterations`` steps or once the squared residual norm
-    ``|b - A x|^2`` is below ``residual_tol``. Returns a detached flat tensor.
+    ``|b - A x|^2`` is below ``residual_tol``. Returns detached flat tensors.
     """
     b = b.detach()
     x = torch.zeros_like(b)
@@ -198,7 +208,7 @@ def conjugate_gradient(
         new_r_dot_r = r @ r
         p = r + (new_r_dot_r / r_dot_r) * p
         r_dot_r = new_r_dot_r
-    return x
+    return ConjugateGradientResult(x, r)
 
 
 def _scalar(value: torch.Tensor | float) -> float:

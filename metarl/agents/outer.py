@@ -125,16 +125,17 @@ class TRPO:
         def hvp(vector: torch.Tensor) -> torch.Tensor:
             return kl_hessian(vector) + self.cg_damping * vector
 
-        direction = conjugate_gradient(hvp, grad, self.cg_iterations)
-        curvature = direction @ hvp(direction)
+        direction, residual = conjugate_gradient(hvp, grad, self.cg_iterations)
+        curvature = direction @ (grad - residual)  # direction^T H direction, H direction = g - r
         _check_finite("natural-gradient curvature", curvature)
         full_step = direction * torch.sqrt(2 * self.max_kl / curvature.clamp_min(1e-12))
         start = flatten_tensors([p.detach() for p in parameters]).clone()
 
         def evaluate(fraction: float) -> tuple[float, float]:
             _assign(parameters, start - fraction * full_step)
-            trial = objective()
-            return trial.surrogate().item(), trial.post_kl.item()
+            with torch.no_grad():
+                trial = objective()
+                return trial.surrogate().item(), trial.post_kl.item()
 
         result = backtracking_line_search(
             evaluate, loss_before.item(), self.max_kl, self.line_search_steps, self.backtrack_ratio

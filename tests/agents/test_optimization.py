@@ -35,10 +35,11 @@ def test_conjugate_gradient_matches_numpy_solve(seed):
         calls.append(1)
         return torch.from_numpy(a) @ v
 
-    x = conjugate_gradient(matvec, torch.from_numpy(b), iterations=10, residual_tol=1e-24)
+    x, residual = conjugate_gradient(matvec, torch.from_numpy(b), iterations=10, residual_tol=1e-24)
     assert x.dtype == torch.float64
     np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=0, atol=1e-6)
     assert len(calls) <= 10
+    np.testing.assert_allclose(residual.numpy(), b - a @ x.numpy(), rtol=0, atol=1e-9)
 
 
 def test_conjugate_gradient_stops_on_residual_and_handles_zero_rhs():
@@ -49,14 +50,16 @@ def test_conjugate_gradient_stops_on_residual_and_handles_zero_rhs():
         calls.append(1)
         return a @ v
 
-    x = conjugate_gradient(matvec, torch.zeros(10, dtype=torch.float64))
+    x = conjugate_gradient(matvec, torch.zeros(10, dtype=torch.float64)).solution
     assert calls == [] and torch.equal(x, torch.zeros(10, dtype=torch.float64))
     # a diagonal system with equal eigenvalues is solved in one step, then the residual is ~0
-    x = conjugate_gradient(lambda v: 4.0 * v, torch.arange(1.0, 6.0, dtype=torch.float64))
+    x = conjugate_gradient(lambda v: 4.0 * v, torch.arange(1.0, 6.0, dtype=torch.float64)).solution
     torch.testing.assert_close(x, torch.arange(1.0, 6.0, dtype=torch.float64) / 4.0)
-    few = conjugate_gradient(matvec, torch.ones(10, dtype=torch.float64), iterations=2)
+    few, residual = conjugate_gradient(matvec, torch.ones(10, dtype=torch.float64), iterations=2)
     exact = torch.linalg.solve(a, torch.ones(10, dtype=torch.float64))
     assert float((few - exact).abs().max()) > 1e-8  # two iterations are not enough here
+    # the tracked residual is b - A x also before convergence (TRPO reads x^T A x from it)
+    torch.testing.assert_close(residual, torch.ones(10, dtype=torch.float64) - a @ few)
 
 
 def test_flatten_and_unflatten_round_trip_lists_and_dicts():
@@ -217,7 +220,7 @@ def test_trpo_step_on_policy_improves_surrogate_within_kl():
     old_loss = surrogate(params)
     grad = flat_grad(old_loss, params)
     hvp = hessian_vector_product(lambda: kl_divergence(old, policy(obs)).mean(), params, 1e-2)
-    direction = conjugate_gradient(hvp, grad)
+    direction = conjugate_gradient(hvp, grad).solution
     max_kl = 1e-2
     step = -direction * torch.sqrt(2 * max_kl / (direction @ hvp(direction)))
     flat = flatten_tensors(params).detach()
