@@ -283,8 +283,9 @@ class _CapturingOuter:
 
 
 def test_objective_on_the_first_tasks_is_the_full_objective_restricted():
-    """``objective(n)``, which TRPO's ``curvature_tasks`` uses, equals the full objective's terms
-    of the first n tasks: per-task surrogates, per-task KL and its Hessian-vector products."""
+    """``objective(n)`` (what ``kl_hessian(n)`` differentiates twice where it cannot use
+    Gauss-Newton products) equals the full objective's terms of the first n tasks: per-task
+    surrogates, per-task KL and its Hessian-vector products."""
     torch.manual_seed(0)
     learner = make_learner()
     learner.outer = capture = _CapturingOuter()
@@ -332,12 +333,16 @@ def test_trpo_with_curvature_on_all_tasks_equals_exact_trpo():
         TRPO(curvature_tasks=0)
 
 
-@pytest.mark.parametrize("inner_kwargs", [{}, {"learn_step_size": True}])
-def test_learner_kl_hessian_equals_double_backward(inner_kwargs):
+@pytest.mark.parametrize(
+    "inner_steps,inner_kwargs", [(1, {}), (1, {"learn_step_size": True}), (2, {})]
+)
+def test_learner_kl_hessian_equals_double_backward(inner_steps, inner_kwargs):
     """The objective's ``kl_hessian`` (Gauss-Newton for one plain inner step, double backward for
-    Meta-SGD) equals double backward of the post-update KL, on all tasks and on the first ones."""
+    Meta-SGD and several steps) equals double backward of the post-update KL, on all tasks and on
+    the first ones."""
     torch.manual_seed(0)
     learner = make_learner(**inner_kwargs)
+    learner.num_inner_steps = inner_steps
     learner.outer = capture = _CapturingOuter()
     tasks = learner.sampler.task_distribution.split("train").sample(4, seed=0)
     learner.meta_step(tasks)
