@@ -146,8 +146,7 @@ def per_task_gauss_newton_product(
         create_graph=True,
         materialize_grads=True,
     )
-    shared_shapes = [value.shape[1:] for value in leaves.values()]
-    size = sum(math.prod(shape) for shape in shared_shapes)
+    shared = [leaf[0] for leaf in leaves.values()]  # one task's tensors: the shapes of theta
 
     def jacobian_product(vectors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         return torch.autograd.grad(
@@ -155,12 +154,9 @@ def per_task_gauss_newton_product(
         )
 
     def product(vector: torch.Tensor) -> torch.Tensor:
-        if vector.shape != (size,):
-            raise ValueError(f"vector must have shape ({size},), got {tuple(vector.shape)}")
-        pieces = vector.detach().split([math.prod(shape) for shape in shared_shapes])
+        pieces = unflatten_tensors(vector.detach(), shared)
         per_task = [
-            piece.view(shape).expand_as(leaf)
-            for piece, shape, leaf in zip(pieces, shared_shapes, leaves.values(), strict=True)
+            piece.expand_as(leaf) for piece, leaf in zip(pieces, leaves.values(), strict=True)
         ]
         curvature = torch.autograd.grad(
             divergence_grads,

@@ -147,7 +147,9 @@ def test_gauss_newton_kl_hessian_equals_double_backward_at_the_expansion_point(
         torch.testing.assert_close(gauss_newton, reference, rtol=1e-7, atol=1e-10)
     else:
         assert (gauss_newton - reference).norm() > 1e-4 * reference.norm()
-    with pytest.raises(ValueError, match=r"vector must have shape \(\d+,\), got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"vector must be 1-D with \d+ entries to match, got shape \(3,\)"
+    ):
         per_task_gauss_newton_product(adapt, kl, stack_params(theta, K))(torch.zeros(3))
 
 
