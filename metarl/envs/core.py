@@ -20,9 +20,17 @@ from gymnasium.vector.utils import batch_space
 
 from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
 from metarl.tasks import Task, TaskDistribution
-from metarl.validation import require_int
+from metarl.validation import require_int, short_repr
 
-__all__ = ["BatchDynamics", "MetaEnv", "MetaVectorEnv", "check_options", "check_tasks"]
+__all__ = [
+    "BatchDynamics",
+    "MetaEnv",
+    "MetaVectorEnv",
+    "check_actions",
+    "check_options",
+    "check_tasks",
+    "sub_env_seeds",
+]
 
 
 class BatchDynamics(ABC):
@@ -84,6 +92,60 @@ def check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[
     return dict(options)
 
 
+def check_actions(
+    space: gym.spaces.Space, actions: Any, shape: tuple[int, ...], what: str = "action"
+) -> np.ndarray:
+    """``actions`` (of ``shape``: ``space.shape`` or a batch of them) as an array in ``space.dtype``.
+
+    The same rule for single and vector envs: a ``Discrete`` space takes integers inside it, as
+    Gymnasium's ``action_space.contains`` does; a ``Box`` takes finite real numbers (values
+    outside its bounds are clipped by the family, as in Gymnasium's classic control).
+    ``TypeError``/``ValueError`` naming the bad action and what is allowed otherwise.
+    """
+    array = np.asarray(actions)
+    if array.shape != shape:
+        raise ValueError(
+            f"{what} must have shape {shape}, got {array.shape}: {short_repr(actions)}"
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        low, high = int(space.start), int(space.start + space.n - 1)
+        if not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(
+                f"{what} must hold integers in [{low}, {high}], got {short_repr(actions)}"
+            )
+        if array.size and not (low <= array.min() and array.max() <= high):
+            raise ValueError(
+                f"{what} must hold integers in [{low}, {high}], got {short_repr(actions)}"
+            )
+        return array.astype(space.dtype, copy=False)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{what} must hold real numbers, got {short_repr(actions)}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = array.astype(space.dtype, copy=False)
+    if not np.isfinite(cast).all():
+        raise ValueError(
+            f"{what} must hold finite {np.dtype(space.dtype).name} numbers, got {short_repr(actions)}"
+        )
+    return cast
+
+
+def sub_env_seeds(seed: Any, num_envs: int) -> list[int] | None:
+    """The seed of each sub-env: ``seed + i`` for an int, the given ones for a sequence.
+
+    ``ValueError`` unless ``seed`` is ``None``, an int >= 0 or ``num_envs`` of them.
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return [require_int("seed", seed, minimum=0) + i for i in range(num_envs)]
+    if not isinstance(seed, Sequence) or isinstance(seed, str) or len(seed) != num_envs:
+        raise ValueError(
+            f"seed must be None, an int >= 0 or a sequence of {num_envs} of them (one per "
+            f"sub-env), got {short_repr(seed)}"
+        )
+    return [require_int(f"seed[{i}]", s, minimum=0) for i, s in enumerate(seed)]
+
+
 def check_tasks(
     tasks: Sequence[Task], num_envs: int, distribution: TaskDistribution
 ) -> tuple[Task, ...]:
@@ -143,11 +205,7 @@ class MetaEnv(gym.Env):
         return self._dynamics.observe()[0], {"task_id": self._task.id}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        batched = np.asarray(action, dtype=self.action_space.dtype)[None]
-        if batched.shape[1:] != self.action_space.shape:
-            raise ValueError(
-                f"action must have shape {self.action_space.shape}, got {np.shape(action)}: {action!r}"
-            )
+        batched = check_actions(self.action_space, action, self.action_space.shape)[None]
         reward, terminated = self._dynamics.step(batched)
         obs = self._dynamics.observe()[0]
         return obs, float(reward[0]), bool(terminated[0]), False, {"task_id": self._task.id}
@@ -209,23 +267,21 @@ class MetaVectorEnv(VectorEnv):
         task_ids.setflags(write=False)
         self._info = {"task_id": task_ids, "_task_id": np.ones(self.num_envs, dtype=bool)}
 
-    def _stream_keys(self, seed: int | Sequence[int] | None) -> np.ndarray:
-        if seed is None:
+    def _stream_keys(self, seeds: list[int] | None) -> np.ndarray:
+        if seeds is None:
             return np.array([key_from_generator(self.np_random) for _ in range(self.num_envs)])
-        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"need one seed per sub-env ({self.num_envs}), got {len(seeds)}")
         return np.array([key_from_seed(s) for s in seeds])
 
     def reset(
         self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed if isinstance(seed, int) or seed is None else seed[0])
+        seeds = sub_env_seeds(seed, self.num_envs)
         options = check_options(options, {"tasks"})
+        super().reset(seed=None if seeds is None else seeds[0])
         if "tasks" in options:
             self.set_tasks(options["tasks"])
-        if seed is not None or not self._stream_keyed:
-            self._dynamics.rng.seed(slice(None), self._stream_keys(seed))
+        if seeds is not None or not self._stream_keyed:
+            self._dynamics.rng.seed(slice(None), self._stream_keys(seeds))
             self._stream_keyed = True
         self._dynamics.reset(np.arange(self.num_envs))
         self._steps[:] = 0
@@ -235,11 +291,9 @@ class MetaVectorEnv(VectorEnv):
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        actions = np.asarray(actions, dtype=self.single_action_space.dtype)
-        if actions.shape != self.action_space.shape:
-            raise ValueError(
-                f"actions must have shape {self.action_space.shape}, got {actions.shape}"
-            )
+        actions = check_actions(
+            self.single_action_space, actions, self.action_space.shape, what="actions"
+        )
         restarting = np.flatnonzero(self._prev_done)
         # Sub-envs that finished last step are stepped with the rest (one array op) but their
         # random streams are rewound and their state is redrawn, as if they had only been reset.

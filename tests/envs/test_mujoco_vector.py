@@ -13,6 +13,8 @@ import pytest
 
 pytest.importorskip("mujoco")
 
+from metarl.envs.mujoco.goals import HalfCheetahVelEnv
+
 
 def assert_vector_matches_singles(
     env_id: str, num_envs: int, num_workers: int, steps: int, horizon: int = 6, seed: int = 4
@@ -117,13 +119,44 @@ def test_vector_env_bad_inputs():
         envs.reset(options={"tasks": tasks[0]})
     with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['task'\]"):
         envs.reset(options={"task": tasks[0]})
-    with pytest.raises(ValueError, match="seed must be an int, None or 3 seeds"):
+    with pytest.raises(ValueError, match="a sequence of 3 of them"):
         envs.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="a sequence of 3 of them"):
+        envs.reset(seed=[])
     envs.reset(seed=0, options={"tasks": list(tasks[:3])})
     with pytest.raises(ValueError, match=r"actions must have shape \(3, 8\), got \(8,\)"):
         envs.step(np.zeros(8))
     assert envs.unwrapped.tasks == tuple(tasks[:3])
     envs.close()
+
+
+def _rebuild_only_in(pid: int) -> None:
+    if os.getpid() != pid:
+        raise ImportError("No module named 'lab_only'")
+
+
+class _Unpicklable:
+    """Rebuilds only in the process that pickled it, like an object of a module workers lack."""
+
+    def __reduce__(self):
+        return (_rebuild_only_in, (os.getpid(),))
+
+
+class _CheetahWithExtra(HalfCheetahVelEnv):
+    def __init__(self, extra=None, **kwargs):
+        super().__init__(**kwargs)
+
+
+def test_workers_that_fail_at_start_send_their_exception_to_the_parent():
+    from metarl.envs.mujoco.vector import MujocoVectorEnv, WorkerError
+
+    with pytest.raises(WorkerError, match=r"worker 0 .* failed with ImportError: No module") as info:
+        MujocoVectorEnv(2, env_class=_CheetahWithExtra, num_workers=2, extra=_Unpicklable())
+    assert info.value.exc_type == "ImportError"
+    assert info.value.exc_message == "No module named 'lab_only'"
+    assert "in _rebuild_only_in" in info.value.worker_traceback
+    assert "Traceback (most recent call last)" in str(info.value)
+    assert not [p for p in mp.active_children() if "_CheetahWithExtra" in p.name]
 
 
 def test_multi_task_sampler_runs_a_mujoco_family():

@@ -131,3 +131,70 @@ def test_tabular_mdp_follows_its_transitions_and_reward_means():
     np.testing.assert_allclose(frequencies, task["transitions"][0, 2], atol=0.025)
     assert reward.mean() == pytest.approx(task["reward_means"][0, 2], abs=0.05)
     assert reward.std() == pytest.approx(1.0, abs=0.05)
+
+
+NUMPY_FAMILIES = [
+    "metarl/Navigation2D-v0",
+    "metarl/Bandit-v0",
+    "metarl/TabularMDP-v0",
+    "metarl/CartPole-v0",
+    "metarl/Pendulum-v0",
+    "metarl/MountainCarContinuous-v0",
+]
+
+
+@pytest.mark.parametrize("action", [5, -1, 0.7, 2, np.nan, "1"])
+def test_cartpole_refuses_the_actions_gymnasium_cartpole_refuses(action):
+    theirs = gym.make("CartPole-v1").unwrapped
+    theirs.reset(seed=0)
+    with pytest.raises(AssertionError):  # Gymnasium's own check: action_space.contains
+        theirs.step(action)
+    env = gym.make("metarl/CartPole-v0")
+    obs, _ = env.reset(seed=0)
+    with pytest.raises((ValueError, TypeError), match=r"action must hold integers in \[0, 1\]"):
+        env.step(action)
+    np.testing.assert_array_equal(env.unwrapped._dynamics.observe()[0], obs)  # nothing moved
+
+
+def _bad_actions(space: gym.spaces.Space) -> list:
+    if isinstance(space, gym.spaces.Discrete):
+        return [np.nan, space.n, -1, 0.5, np.float32(1.0)]
+    return [np.full(space.shape, np.nan), np.full(space.shape, -np.inf), np.full(space.shape, 1e39)]
+
+
+@pytest.mark.parametrize("env_id", NUMPY_FAMILIES)
+def test_vector_envs_refuse_an_action_exactly_where_single_envs_do(env_id):
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    envs = gym.make_vec(env_id, num_envs=3)
+    obs, _ = envs.reset(seed=0)
+    good = envs.action_space.sample()
+    for bad in _bad_actions(env.action_space):
+        with pytest.raises((ValueError, TypeError), match="action must hold"):
+            env.step(bad)
+        batch = list(good)
+        batch[1] = bad
+        with pytest.raises((ValueError, TypeError), match="actions must hold"):
+            envs.step(np.array(batch))
+        np.testing.assert_array_equal(envs.unwrapped._dynamics.observe(), obs)
+    # Box actions outside the bounds stay allowed (clipped, as in Gymnasium's classic control).
+    envs.step(good)
+
+
+def test_navigation_nan_action_raises_instead_of_poisoning_the_state():
+    env = gym.make("metarl/Navigation2D-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must hold finite float32 numbers, got \[nan, 0\]"):
+        env.step([np.nan, 0])
+    obs, reward, *_ = env.step([0.05, 0.0])
+    assert np.isfinite(obs).all() and np.isfinite(reward)
+
+
+@pytest.mark.parametrize("seed", [[], [1, 2, 3], [0, 1, 2, -3], -1, "0123"])
+def test_vector_reset_refuses_seeds_that_do_not_fit(seed):
+    envs = gym.make_vec("metarl/CartPole-v0", num_envs=4)
+    with pytest.raises(ValueError, match=r"seed.* must be .*int >= 0"):
+        envs.reset(seed=seed)
+    with pytest.raises(ValueError, match="a sequence of 4 of them"):
+        envs.reset(seed=[])
+    envs.reset(seed=[5, 6, 7, 8])  # one per sub-env is fine

@@ -6,13 +6,15 @@ single env's own code) and steps its whole slice with the family's ``step_many``
 batched locomotion families, raw ``mujoco.mj_step`` calls and one numpy computation of
 observations and rewards. Actions and results travel through shared memory, and a pair of
 semaphores per worker announces each command and its answer (a step needs nothing else); a pipe
-carries the arguments of other commands (tasks, seeds) and tracebacks. Sub-env ``i`` reset with
+carries the arguments of other commands (tasks, seeds) and failures. Sub-env ``i`` reset with
 ``seed + i`` reproduces the single env reset with ``seed + i`` under the same actions and tasks.
 
 Workers start with the ``forkserver`` method (``spawn`` where it is missing): safe when torch or
 other threaded libraries are loaded, and quick, since the server has this module imported. A
 worker that dies or does not answer within ``timeout`` seconds raises ``RuntimeError`` /
-``TimeoutError`` in the caller and closes the env; ``close()`` stops every worker.
+``TimeoutError`` in the caller and closes the env; an exception inside a worker, from unpickling
+its arguments on, comes back as :class:`WorkerError` with its type, message and traceback text.
+``close()`` stops every worker.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import time
 import traceback
@@ -30,11 +33,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from metarl.envs.core import check_options, check_tasks
+from metarl.envs.core import check_options, check_tasks, sub_env_seeds
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["MujocoVectorEnv", "TaskEnv", "default_start_method"]
+__all__ = ["MujocoVectorEnv", "TaskEnv", "WorkerError", "default_start_method"]
 
 _BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated", "infos")
 _LIVENESS_SECONDS = 0.05  # how often a waiting parent checks that a worker is alive
@@ -63,9 +66,36 @@ class TaskEnv(Protocol):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 
+class WorkerError(RuntimeError):
+    """An exception raised inside a worker process, re-raised in the parent (which closed the env).
+
+    ``exc_type``, ``exc_message`` and ``worker_traceback`` hold the worker's exception type name,
+    its message and its traceback text; the error's message includes all three.
+    """
+
+    def __init__(self, where: str, exc_type: str, exc_message: str, worker_traceback: str):
+        super().__init__(
+            f"{where} failed with {exc_type}: {exc_message}; the env is closed. "
+            f"Worker traceback:\n{worker_traceback}"
+        )
+        self.exc_type, self.exc_message = exc_type, exc_message
+        self.worker_traceback = worker_traceback
+
+
+def _failure(err: BaseException) -> tuple[str, str, str]:
+    """What a worker sends the parent about ``err``: type name, message, traceback text."""
+    kind = type(err)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return name, str(err), "".join(traceback.format_exception(err))
+
+
 class _Worker(NamedTuple):
     process: Any
-    conn: Any  # pipe for commands with arguments, and tracebacks
+    conn: Any  # pipe for commands with arguments, and failures
     go: Any  # semaphore: a command is ready
     done: Any  # semaphore: the answer is ready
 
@@ -134,7 +164,7 @@ class _Slice:
 
 
 _STEP, _PIPE = 1, 2  # commands: step the slice, or read (method, args) from the pipe
-_OK, _ERROR = 1, 2  # statuses; an error's traceback follows on the pipe
+_OK, _ERROR = 1, 2  # statuses; an error's _failure() follows on the pipe
 
 
 def _worker(
@@ -145,12 +175,12 @@ def _worker(
     k: int,
     spin_seconds: float,
     arrays: dict[str, tuple[Any, tuple[int, ...], str]],
-    env_class: type[TaskEnv],
-    env_kwargs: dict[str, Any],
-    rows: slice,
-    max_episode_steps: int,
+    part: bytes,
 ) -> None:
     """Worker process ``k``: build the slice, then run commands until "close".
+
+    ``part`` is the pickled ``(env_class, env_kwargs, rows, max_episode_steps)`` of its slice,
+    unpickled here so that a failure to rebuild it (an import error, say) reaches the parent too.
 
     Each command is announced by ``go``; its code (step, or a method on the pipe) and the status
     of its answer live in the shared ``signals`` array; ``done`` announces the answer. Semaphores
@@ -160,12 +190,13 @@ def _worker(
     command, status = _view(*signals)
     parent = mp.parent_process()
     try:
+        env_class, env_kwargs, rows, max_episode_steps = pickle.loads(part)
         buffers = {name: _view(*spec) for name, spec in arrays.items()}
-        part = _Slice(env_class, env_kwargs, buffers, rows, max_episode_steps)
+        envs = _Slice(env_class, env_kwargs, buffers, rows, max_episode_steps)
         status[k] = _OK
-    except Exception:
+    except BaseException as err:  # SystemExit too: the parent must learn why
         status[k] = _ERROR
-        conn.send(traceback.format_exc())
+        conn.send(_failure(err))
         done.release()
         return
     done.release()
@@ -176,17 +207,17 @@ def _worker(
             continue
         try:
             if command[k] == _STEP:
-                part.step()
+                envs.step()
             else:
                 method, payload = conn.recv()
                 if method == "close":
-                    part.close()
+                    envs.close()
                     return
-                getattr(part, method)(*payload)
+                getattr(envs, method)(*payload)
             status[k] = _OK
-        except Exception:
+        except Exception as err:
             status[k] = _ERROR
-            conn.send(traceback.format_exc())
+            conn.send(_failure(err))
         done.release()
 
 
@@ -353,10 +384,10 @@ class MujocoVectorEnv(VectorEnv):
             for k, rows in enumerate(self._rows):
                 parent, child = ctx.Pipe()
                 go, done = ctx.Semaphore(0), ctx.Semaphore(0)
-                part = (self.env_class, env_kwargs, rows, self.max_episode_steps)
+                part = pickle.dumps((self.env_class, env_kwargs, rows, self.max_episode_steps))
                 process = ctx.Process(
                     target=_worker,
-                    args=(child, go, done, signals, k, self.spin_seconds, arrays, *part),
+                    args=(child, go, done, signals, k, self.spin_seconds, arrays, part),
                     name=f"metarl-{self.env_class.__name__}-worker-{k}",
                     daemon=True,
                 )
@@ -404,11 +435,9 @@ class MujocoVectorEnv(VectorEnv):
                         f"{name} did not answer within {timeout:g} s; the env is closed"
                     )
             if failure is None and self._status[k] == _ERROR:
-                detail = worker.conn.recv() if worker.conn.poll(timeout) else "(none)"
-                failure = RuntimeError(
-                    f"worker {k} (pid {worker.process.pid}) of {type(self).__name__} failed; "
-                    f"the env is closed. Worker traceback:\n{detail}"
-                )
+                detail = worker.conn.recv() if worker.conn.poll(timeout) else ("?", "?", "(none)")
+                name = f"worker {k} (pid {worker.process.pid}) of {type(self).__name__}"
+                failure = WorkerError(name, *detail)
             if failure is not None:
                 self.close()
                 raise failure
@@ -457,20 +486,11 @@ class MujocoVectorEnv(VectorEnv):
         self._all_envs = np.ones(self.num_envs, dtype=bool)
         self._info = {"task_id": task_ids, "_task_id": self._all_envs}
 
-    def _seeds(self, seed: int | Sequence[int] | None) -> list[int | None]:
-        if seed is None:
-            return [None] * self.num_envs
-        if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-            return [int(seed) + i for i in range(self.num_envs)]
-        if isinstance(seed, Sequence) and len(seed) == self.num_envs:
-            return list(seed)
-        raise ValueError(f"seed must be an int, None or {self.num_envs} seeds, got {seed!r}")
-
     def reset(
         self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         options = check_options(options, {"tasks"})
-        seeds = self._seeds(seed)
+        seeds = sub_env_seeds(seed, self.num_envs) or [None] * self.num_envs
         super().reset(seed=seeds[0])
         if "tasks" in options:
             self.set_tasks(options["tasks"])
