@@ -16,6 +16,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from metarl.validation import require_finite, require_seed, short_repr
+
 __all__ = ["ConfigError", "TrainConfig", "build_learner", "load_config"]
 
 Outer = Literal["trpo", "ppo", "promp"]
@@ -123,8 +125,8 @@ class TrainConfig:
         if self.eval_steps < 0:
             raise ConfigError(f"eval_steps must be >= 0, got {self.eval_steps!r}")
         for name in ("inner_lr", "max_kl", "outer_lr", "kl_coeff", "target_kl"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+            require_finite(name, getattr(self, name), 0.0, inclusive=False, error=ConfigError)
+        require_seed("seed", self.seed, error=ConfigError)
         # name: (whether the value is allowed, the allowed interval)
         intervals = {
             "gamma": (0.0 < self.gamma <= 1.0, "(0, 1]"),
@@ -135,8 +137,7 @@ class TrainConfig:
         for name, (inside, text) in intervals.items():
             if not inside:
                 raise ConfigError(f"{name} must lie in {text}, got {getattr(self, name)!r}")
-        if self.cg_damping < 0:
-            raise ConfigError(f"cg_damping must be >= 0, got {self.cg_damping!r}")
+        require_finite("cg_damping", self.cg_damping, 0.0, error=ConfigError)
         if self.curvature_tasks is not None and not 1 <= self.curvature_tasks <= self.meta_batch_size:
             raise ConfigError(
                 f"curvature_tasks must lie in [1, meta_batch_size={self.meta_batch_size}] or be "
@@ -176,7 +177,13 @@ class TrainConfig:
             key, sep, text = assignment.partition("=")
             if not sep:
                 raise ConfigError(f"--set takes key=value, got {assignment!r}")
-            data[key.strip()] = yaml.safe_load(text)
+            try:
+                data[key.strip()] = yaml.safe_load(text)
+            except (yaml.YAMLError, ValueError, RecursionError) as err:
+                problem = getattr(err, "problem", None) or str(err) or type(err).__name__
+                raise ConfigError(
+                    f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
+                ) from None
         return TrainConfig.from_dict(data)
 
 
@@ -197,6 +204,8 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
     if not isinstance(value, expected):
         raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
+    if hint is float:
+        require_finite(name, value, error=ConfigError)
     if origin is tuple and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ConfigError(f"{name} must hold ints, got {value!r}")
 
