@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from metarl.validation import require_int
+from metarl.validation import require_int, short_repr
 
 __all__ = [
     "SPLIT_NAMES",
@@ -65,6 +65,31 @@ def _as_generator(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _float_array(value: Any, name: str, family: str) -> np.ndarray:
+    """``value`` as a finite float64 array; ``TypeError``/``ValueError`` naming the parameter."""
+    not_numeric = f"parameter {name!r} of {family} must be numeric, got {short_repr(value)}"
+    if isinstance(value, str | bytes):
+        raise TypeError(not_numeric)
+    try:
+        array = np.array(value, dtype=np.float64)
+    except TypeError as err:
+        raise TypeError(not_numeric) from err
+    except OverflowError:
+        raise ValueError(
+            f"parameter {name!r} of {family} must be finite (within float64), got "
+            f"{short_repr(value)}"
+        ) from None
+    except (ValueError, RecursionError) as err:  # a bad string, ragged or too deeply nested
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(
+            f"parameter {name!r} of {family} must be a number or a regular nested list of "
+            f"numbers ({reason}), got {short_repr(value)}"
+        ) from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"parameter {name!r} of {family} must be finite, got {short_repr(value)}")
+    return array
+
+
 class Task:
     """An immutable, hashable set of named task parameters belonging to one family.
 
@@ -80,21 +105,15 @@ class Task:
             raise TypeError(f"family must be a non-empty string, got {family!r}")
         if not isinstance(params, Mapping) or not params:
             raise TypeError(
-                f"params must be a non-empty mapping of names to values, got {params!r}"
+                f"params must be a non-empty mapping of names to values, got {short_repr(params)}"
             )
+        for name in params:
+            if not isinstance(name, str):
+                raise TypeError(f"parameter names must be strings, got {short_repr(name)}")
         frozen: dict[str, np.ndarray] = {}
         for name in sorted(params):
-            if not isinstance(name, str):
-                raise TypeError(f"parameter names must be strings, got {name!r}")
-            try:
-                value = np.array(params[name], dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"parameter {name!r} of {family} must be numeric, got {params[name]!r}"
-                ) from err
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"parameter {name!r} of {family} must be finite, got {value!r}")
-            value = value + 0.0  # turns -0.0 into 0.0 so equal tasks hash equally
+            # + 0.0 turns -0.0 into 0.0 so equal tasks hash equally
+            value = _float_array(params[name], name, family) + 0.0
             value.setflags(write=False)
             frozen[name] = value
         self._family = family
@@ -143,7 +162,7 @@ class Task:
         """Inverse of :meth:`to_dict`."""
         if not isinstance(data, Mapping) or set(data) != {"family", "params"}:
             raise ValueError(
-                f"a task dict needs exactly the keys 'family' and 'params', got {data!r}"
+                f"a task dict needs exactly the keys 'family' and 'params', got {short_repr(data)}"
             )
         return cls(data["family"], data["params"])
 
@@ -228,19 +247,12 @@ class Parameter(ABC):
 
     def coerce(self, value: Any, family: str) -> np.ndarray:
         """Convert ``value`` to a float64 array of this parameter's shape and check it is allowed."""
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"parameter {self.name!r} of {family} must be numeric, got {value!r}"
-            ) from err
+        array = _float_array(value, self.name, family)
         if array.shape != self.shape:
             raise ValueError(
                 f"parameter {self.name!r} of {family} must have shape {self.shape}, "
-                f"got shape {array.shape} ({value!r})"
+                f"got shape {array.shape} ({short_repr(value)})"
             )
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"parameter {self.name!r} of {family} must be finite, got {value!r}")
         self.check_value(array, family)
         return array
 

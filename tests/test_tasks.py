@@ -177,3 +177,33 @@ def test_per_element_ood_puts_every_element_outside_the_training_range():
 
 def test_multiples_of_pi_print_as_pi():
     assert Uniform("angle", 0.0, 2 * np.pi, default=0.0).describe() == "U[0, 2pi]"
+
+
+def _deep_list(depth: int) -> list:
+    value: list = [1.0]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (10**400, r"parameter 'x' of Toy must be finite \(within float64\), got 1000"),
+        ([1.0, 10**400], r"must be finite \(within float64\)"),
+        (_deep_list(10_000), r"'x' of Toy must be a number or a regular nested list of numbers"),
+    ],
+)
+def test_from_dict_turns_overflow_and_deep_nesting_into_value_errors(value, message):
+    data = {"family": "Toy", "params": {"x": value}}
+    with pytest.raises(ValueError, match=message) as info:
+        Task.from_dict(data)
+    assert len(str(info.value)) < 300  # a bounded message, even for a 10,000-deep list
+    dist = TaskDistribution("Toy", [Uniform("x", 0.0, 1.0, default=0.5)])
+    with pytest.raises(ValueError, match=message.replace("parameter 'x' of Toy", "")):
+        dist.validate(Task("Toy", {"x": 0.5})) and dist.parameters["x"].coerce(value, "Toy")
+
+
+def test_task_names_of_mixed_types_raise_type_error():
+    with pytest.raises(TypeError, match="parameter names must be strings, got 1"):
+        Task("Toy", {"x": 0.5, 1: 0.5})
