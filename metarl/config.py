@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ import yaml
 
 from metarl.validation import require_finite, require_seed, short_repr
 
-__all__ = ["ConfigError", "TrainConfig", "build_learner", "load_config"]
+__all__ = ["ConfigError", "TrainConfig", "build_learner", "inner_loop_kwargs", "load_config"]
 
 Outer = Literal["trpo", "ppo", "promp"]
 Estimator = Literal["reinforce", "lvc"]
 BaselineKind = Literal["linear", "mlp"]
 SamplerKind = Literal["local", "ray"]
+Weighting = Literal["episode", "step"]
+KLDirection = Literal["new_old", "old_new"]
 
 
 class ConfigError(ValueError):
@@ -65,6 +68,13 @@ class TrainConfig:
     """Standardise advantages per task."""
     baseline: BaselineKind = "linear"
     """Value baseline: ``linear`` features (Duan et al. 2016) or an ``mlp``."""
+    weighting: Weighting = "episode"
+    """How each task's steps are averaged in the losses, KLs and advantage statistics:
+    ``episode`` (per episode, then over episodes: pytorch-maml-rl) or ``step`` (over all valid
+    steps: rllab, the MAML authors' code). They differ when episodes end early."""
+    bootstrap_truncated: bool = False
+    """Bootstrap episodes cut by the time limit with the baseline's value of their final
+    observation; false: the time limit ends the task (rllab, pytorch-maml-rl)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Policy hidden layer sizes."""
     activation: str = "tanh"
@@ -82,6 +92,9 @@ class TrainConfig:
     (faster, approximate; rllab's ``subsample_factor``); none: all tasks, as in the papers."""
     backtrack_ratio: float = 0.8
     """TRPO: step shrink factor per line-search step."""
+    kl_direction: KLDirection = "new_old"
+    """TRPO: the post-update KL that the trust region bounds: ``new_old`` = KL(new || old)
+    (pytorch-maml-rl), ``old_new`` = KL(old || new) (Schulman et al. 2015, rllab)."""
     outer_lr: float = 1e-3
     """PPO / ProMP: Adam learning rate."""
     clip: float = 0.2
@@ -225,6 +238,29 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> TrainConfig:
         raise ConfigError(f"{path}: {err}") from None
 
 
+def inner_loop_kwargs(config: TrainConfig, obs_dim: int) -> dict[str, Any]:
+    """Keyword arguments of :class:`~metarl.agents.InnerLoop` (all but the policy) for
+    ``config``: the one place that maps config keys to the inner loop, so that the meta-learner
+    and every agent adapted by the inner loop in the evaluation adapt the same way."""
+    from metarl.agents import LinearFeatureBaseline, MLPValueBaseline
+
+    return {
+        "step_size": config.inner_lr,
+        "learn_step_size": config.learn_inner_lr,
+        "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda,
+        "normalize_advantages": config.normalize_advantages,
+        "estimator": config.estimator,
+        "baseline_factory": (
+            LinearFeatureBaseline
+            if config.baseline == "linear"
+            else functools.partial(MLPValueBaseline, obs_dim)
+        ),
+        "weighting": config.weighting,
+        "bootstrap_truncated": config.bootstrap_truncated,
+    }
+
+
 def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torch is heavy)
     """Construct the sampler, policy, inner and outer loops and the meta-learner of ``config``."""
     import torch
@@ -233,9 +269,7 @@ def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torc
         PPO,
         TRPO,
         InnerLoop,
-        LinearFeatureBaseline,
         MetaLearner,
-        MLPValueBaseline,
         ProMP,
         make_policy,
     )
@@ -256,20 +290,7 @@ def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torc
     policy = make_policy(
         sampler.observation_space, sampler.action_space, config.hidden_sizes, config.activation
     )
-    obs_dim = int(sampler.observation_space.shape[0])
-    baseline_factory = (
-        LinearFeatureBaseline if config.baseline == "linear" else lambda: MLPValueBaseline(obs_dim)
-    )
-    inner = InnerLoop(
-        policy,
-        step_size=config.inner_lr,
-        learn_step_size=config.learn_inner_lr,
-        gamma=config.gamma,
-        gae_lambda=config.gae_lambda,
-        normalize_advantages=config.normalize_advantages,
-        estimator=config.estimator,
-        baseline_factory=baseline_factory,
-    )
+    inner = InnerLoop(policy, **inner_loop_kwargs(config, int(sampler.observation_space.shape[0])))
     if config.outer == "trpo":
         outer = TRPO(
             config.max_kl, config.cg_iterations, config.cg_damping, config.line_search_steps,
@@ -283,5 +304,6 @@ def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torc
             target_kl=config.target_kl,
         )
     return MetaLearner(
-        policy, sampler, inner, outer, config.num_inner_steps, config.first_order, config.seed
+        policy, sampler, inner, outer, config.num_inner_steps, config.first_order, config.seed,
+        kl_direction=config.kl_direction,
     )

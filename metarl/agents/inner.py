@@ -18,15 +18,38 @@ from metarl.agents.baselines import Baseline, LinearFeatureBaseline
 from metarl.agents.returns import discounted_returns, gae
 from metarl.sampling import BatchedPolicy, EpisodeBatch, Params
 
-__all__ = ["InnerLoop", "per_task_mean"]
+__all__ = ["WEIGHTINGS", "InnerLoop", "per_task_mean", "step_weights"]
 
 Estimator = Literal["reinforce", "lvc"]
+Weighting = Literal["episode", "step"]
+WEIGHTINGS: tuple[str, ...] = ("episode", "step")
+"""How a task's steps are averaged (:func:`step_weights`)."""
 
 
-def per_task_mean(values: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
-    """Mean of ``[T, B]`` ``values`` over the valid steps of each task's episodes, ``[K]``."""
-    total = (values * batch.mask).sum(0).view(batch.num_tasks, -1).sum(1)
-    return total / batch.mask.sum(0).view(batch.num_tasks, -1).sum(1)
+def step_weights(batch: EpisodeBatch, weighting: Weighting) -> torch.Tensor:
+    """``[T, B]`` weights of the valid steps, summing to 1 over each task's episodes.
+
+    ``"episode"``: every episode weighs the same, its steps share the episode's weight equally
+    (mean over an episode's steps, then over the task's episodes: pytorch-maml-rl's
+    ``weighted_mean``). ``"step"``: every valid step of the task weighs the same (the mean over
+    all of them: rllab and the MAML authors' code). The two differ only when episodes of one task
+    have different lengths. Padding steps weigh 0.
+    """
+    if weighting == "episode":
+        per_task = batch.mask.shape[1] // batch.num_tasks
+        return batch.mask / (batch.lengths.to(batch.mask.dtype) * per_task)
+    if weighting == "step":
+        steps = batch.mask.sum(0).view(batch.num_tasks, -1).sum(1)
+        return batch.mask / steps.repeat_interleave(batch.mask.shape[1] // batch.num_tasks)
+    raise ValueError(f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}")
+
+
+def per_task_mean(
+    values: torch.Tensor, batch: EpisodeBatch, weighting: Weighting
+) -> torch.Tensor:
+    """Weighted mean ``[K]`` of ``[T, B]`` ``values`` over each task's valid steps
+    (weights of :func:`step_weights`)."""
+    return (values * step_weights(batch, weighting)).sum(0).view(batch.num_tasks, -1).sum(1)
 
 
 class InnerLoop:
@@ -38,10 +61,16 @@ class InnerLoop:
         learn_step_size: Meta-SGD: one learned step size per parameter element, initialised to
             ``step_size`` and meta-trained with the policy (:attr:`step_sizes`).
         gamma, gae_lambda: discount and GAE(lambda) (``gae_lambda=1``: Monte-Carlo returns).
-        normalize_advantages: standardise each task's advantages.
+        normalize_advantages: standardise each task's advantages (weighted mean and standard
+            deviation, with the weights of ``weighting``).
         estimator: ``"reinforce"`` (loss ``-log pi * A``, as in MAML) or ``"lvc"`` (ProMP's
             low-variance curvature estimator, ``-(pi / pi_sampling) * A``).
         baseline_factory: makes a fresh baseline per task and batch (default: linear features).
+        weighting: how a task's steps are averaged in the losses, the KLs and the advantage
+            statistics (:func:`step_weights`); ``"episode"`` is pytorch-maml-rl's.
+        bootstrap_truncated: bootstrap episodes cut by the time limit with the baseline's value
+            of their final observation; ``False`` treats the time limit as the end of the task,
+            as rllab and pytorch-maml-rl do (their episodes carry no terminated/truncated flag).
     """
 
     def __init__(
@@ -54,6 +83,8 @@ class InnerLoop:
         normalize_advantages: bool = True,
         estimator: Estimator = "reinforce",
         baseline_factory: Callable[[], Baseline] = LinearFeatureBaseline,
+        weighting: Weighting = "episode",
+        bootstrap_truncated: bool = False,
     ):
         if not step_size > 0:
             raise ValueError(f"inner step_size must be > 0, got {step_size!r}")
@@ -63,11 +94,15 @@ class InnerLoop:
             raise ValueError(f"gae_lambda must lie in [0, 1], got {gae_lambda!r}")
         if estimator not in ("reinforce", "lvc"):
             raise ValueError(f"estimator must be 'reinforce' or 'lvc', got {estimator!r}")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}")
         self.policy = policy
         self.gamma, self.gae_lambda = gamma, gae_lambda
         self.normalize_advantages = normalize_advantages
         self.estimator = estimator
         self.baseline_factory = baseline_factory
+        self.weighting: Weighting = weighting
+        self.bootstrap_truncated = bool(bootstrap_truncated)
         self.step_sizes: Mapping[str, torch.Tensor]
         if learn_step_size:
             self.step_sizes = nn.ParameterDict(
@@ -86,6 +121,10 @@ class InnerLoop:
             return self.step_sizes[name.replace(".", "__")]
         return self.step_size
 
+    def task_mean(self, values: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
+        """Per-task mean ``[K]`` of ``[T, B]`` ``values`` with this loop's :attr:`weighting`."""
+        return per_task_mean(values, batch, self.weighting)
+
     @torch.no_grad()
     def advantages(self, batch: EpisodeBatch) -> torch.Tensor:
         """``[T, B]`` advantages: a baseline fitted per task on its own episodes, then GAE."""
@@ -101,7 +140,8 @@ class InnerLoop:
             baseline = self.baseline_factory()
             baseline.fit(task.observations, returns[:, cols], task.mask)
             values[:, cols] = baseline.predict(task.observations, task.mask)
-            bootstrap[cols] = baseline.predict_final(task.final_observations, task.lengths)
+            if self.bootstrap_truncated:
+                bootstrap[cols] = baseline.predict_final(task.final_observations, task.lengths)
         advantages = gae(
             batch.rewards,
             values,
@@ -113,8 +153,8 @@ class InnerLoop:
             bootstrap,
         )
         if self.normalize_advantages:
-            mean = per_task_mean(advantages, batch).repeat_interleave(per_task)
-            var = per_task_mean((advantages - mean) ** 2, batch).repeat_interleave(per_task)
+            mean = self.task_mean(advantages, batch).repeat_interleave(per_task)
+            var = self.task_mean((advantages - mean) ** 2, batch).repeat_interleave(per_task)
             advantages = (advantages - mean) / (var.sqrt() + 1e-8) * batch.mask
         return advantages
 
@@ -135,7 +175,7 @@ class InnerLoop:
             weights = torch.exp(log_probs - sampling_log_probs)
         else:
             weights = log_probs
-        return -per_task_mean(weights * advantages, batch)
+        return -self.task_mean(weights * advantages, batch)
 
     def log_probs(self, params: Params, batch: EpisodeBatch) -> torch.Tensor:
         """``[T, B]`` log-probabilities of the batch's actions under per-task ``params``."""

@@ -12,14 +12,14 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Distribution
 
-from metarl.agents.inner import InnerLoop, per_task_mean
+from metarl.agents.inner import InnerLoop
 from metarl.agents.optimization import hessian_vector_product, per_task_gauss_newton_product
 from metarl.agents.outer import MetaObjective, OuterLoop
 from metarl.agents.policies import check_policy_fits, kl_divergence
@@ -28,7 +28,25 @@ from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task
 from metarl.validation import require_int
 
-__all__ = ["MetaLearner"]
+__all__ = ["KL_DIRECTIONS", "MetaLearner", "post_update_kl"]
+
+KLDirection = Literal["new_old", "old_new"]
+KL_DIRECTIONS: tuple[str, ...] = ("new_old", "old_new")
+"""Direction of the post-update KL of the trust region: ``KL(new || old)`` (pytorch-maml-rl) or
+``KL(old || new)`` (Schulman et al. 2015, rllab); ``old`` is the sampling-time adapted policy."""
+
+
+
+def post_update_kl(
+    sampling: Distribution, current: Distribution, direction: KLDirection
+) -> torch.Tensor:
+    """Per-sample KL between the sampling-time and the current adapted policies:
+    ``KL(current || sampling)`` for ``"new_old"``, ``KL(sampling || current)`` for ``"old_new"``."""
+    if direction == "new_old":
+        return kl_divergence(current, sampling)
+    if direction == "old_new":
+        return kl_divergence(sampling, current)
+    raise ValueError(f"kl_direction must be one of {list(KL_DIRECTIONS)}, got {direction!r}")
 
 
 @contextmanager
@@ -51,6 +69,9 @@ class MetaLearner:
         num_inner_steps: inner policy-gradient steps per task (each on freshly sampled episodes).
         first_order: drop second-order terms of the meta-gradient (FO-MAML).
         seed: seeds the episode sampling (env streams and action noise).
+        kl_direction: direction of the post-update KL that TRPO's trust region and line search
+            bound (:data:`KL_DIRECTIONS`). Both directions have the same Hessian at the
+            sampling-time parameters, so only the line search's KL check differs.
     """
 
     def __init__(
@@ -62,11 +83,17 @@ class MetaLearner:
         num_inner_steps: int = 1,
         first_order: bool = False,
         seed: int = 0,
+        kl_direction: KLDirection = "new_old",
     ):
         check_policy_fits(policy, sampler.observation_space, sampler.action_space)
         self.policy, self.sampler, self.inner, self.outer = policy, sampler, inner, outer
         self.num_inner_steps = require_int("num_inner_steps", num_inner_steps)
         self.first_order = first_order
+        if kl_direction not in KL_DIRECTIONS:
+            raise ValueError(
+                f"kl_direction must be one of {list(KL_DIRECTIONS)}, got {kl_direction!r}"
+            )
+        self.kl_direction: KLDirection = kl_direction
         self.iteration = 0
         self.rng = np.random.default_rng(seed)
         self.sampler.seed(seed)
@@ -164,12 +191,14 @@ class MetaLearner:
             return adapted
 
         def post_kl_per_task(adapted: Params, n: int) -> tuple[torch.Tensor, Distribution]:
-            """Per-task KL(sampling-time || ``adapted``) on the first ``n`` tasks' post-update
-            episodes, and the adapted policies there."""
+            """Per-task KL between the sampling-time and the ``adapted`` policies (in
+            :attr:`kl_direction`) on the first ``n`` tasks' post-update episodes, and the adapted
+            policies there."""
             post = valid.head(n)
             new_post = self.policy.batched(adapted, post.per_task(post.observations))
-            kl = post.time_major(kl_divergence(sampling_policies(n)[0], new_post))
-            return per_task_mean(kl, post), new_post
+            kl = post_update_kl(sampling_policies(n)[0], new_post, self.kl_direction)
+            kl = post.time_major(kl)
+            return self.inner.task_mean(kl, post), new_post
 
         def kl_hessian(
             current: MetaObjective, first_tasks: int | None
@@ -199,13 +228,13 @@ class MetaLearner:
             post_kl, new_post = post_kl_per_task(adapt(self._initial(n), n), n)
             new_log_probs = post.time_major(new_post.log_prob(post.per_task(post.actions)))
             new_pre = self.policy.batched(self._initial(n), pre.per_task(pre.observations))
-            pre_kl = per_task_mean(
+            pre_kl = self.inner.task_mean(
                 pre.time_major(kl_divergence(sampling_policies(n)[1], new_pre)), pre
             )
             current = MetaObjective(
                 log_ratio=new_log_probs - old_post_log_probs[:, cols],
                 advantages=valid_advantages[:, cols],
-                task_mean=lambda values: per_task_mean(values, post),
+                task_mean=lambda values: self.inner.task_mean(values, post),
                 post_kl_per_task=post_kl,
                 pre_kl=pre_kl.mean(),
                 kl_hessian=lambda first: kl_hessian(current, first),

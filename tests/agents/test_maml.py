@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, make_policy
-from metarl.agents.inner import per_task_mean
 from metarl.agents.optimization import (
     flatten_tensors,
     hessian_vector_product,
@@ -102,15 +101,17 @@ def test_second_order_meta_gradient_equals_finite_differences(problem, estimator
     assert (first_order - numeric).norm() > 1e-3 * numeric.norm()
 
 
+@pytest.mark.parametrize("new_old", [True, False])
 @pytest.mark.parametrize(
     "estimator,first_order", [("reinforce", False), ("lvc", False), ("reinforce", True)]
 )
 def test_gauss_newton_kl_hessian_equals_double_backward_at_the_expansion_point(
-    problem, estimator, first_order
+    problem, estimator, first_order, new_old
 ):
     """TRPO's KL Hessian through the inner step, ``sum_k J_k^T F_k J_k``, equals the Hessian that
     double backward computes (third derivatives included) where the adapted policies equal the
-    sampling-time ones; away from that point the two differ (except for a first-order step)."""
+    sampling-time ones, for either KL direction; away from that point the two differ (except for
+    a first-order step)."""
     policy, train, valid, adv_train, _ = problem
     inner = InnerLoop(policy, step_size=0.5, normalize_advantages=False, estimator=estimator)
     theta = dict(policy.named_parameters())
@@ -125,7 +126,8 @@ def test_gauss_newton_kl_hessian_equals_double_backward_at_the_expansion_point(
 
     def kl(adapted):
         new = policy.batched(adapted, valid.per_task(valid.observations))
-        return per_task_mean(valid.time_major(kl_divergence(old, new)), valid).mean()
+        pair = (new, old) if new_old else (old, new)
+        return inner.task_mean(valid.time_major(kl_divergence(*pair)), valid).mean()
 
     vector = torch.randn(sum(p.numel() for p in theta.values()), dtype=torch.float64)
 
