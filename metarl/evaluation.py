@@ -94,19 +94,28 @@ def adaptation_returns(
 
 
 def confidence_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and half-width of the 95% normal-approximation confidence interval along ``axis``."""
+    """Mean and half-width of the 95% normal-approximation confidence interval along ``axis``.
+
+    With fewer than two values the interval is undefined: its half-width is NaN.
+    """
     values = np.asarray(values, dtype=np.float64)
     n = values.shape[axis]
     mean = values.mean(axis=axis)
     if n < 2:
-        return mean, np.zeros_like(mean)
+        return mean, np.full_like(mean, np.nan)
     return mean, 1.96 * values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
+def _json_floats(values: np.ndarray) -> list[float | None]:
+    """``values`` as a JSON-ready list, NaN (an undefined interval) as ``None``."""
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
     """Mean and 95% CI per row (agents) and adaptation step (columns).
 
-    ``results[name]`` holds per-task values ``[tasks, steps + 1]`` (returns, success rates).
+    ``results[name]`` holds per-task values ``[tasks, steps + 1]`` (returns, success rates); the
+    CI of a single task is undefined and reads ``n/a``.
     """
     steps = next(iter(results.values())).shape[1]
     lines = [
@@ -116,7 +125,8 @@ def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
     for name, values in results.items():
         mean, half = confidence_interval(values, axis=0)
         cells = " | ".join(
-            f"{m:.{digits}f} ± {h:.{digits}f}" for m, h in zip(mean, half, strict=True)
+            f"{m:.{digits}f} ± {'n/a' if np.isnan(h) else f'{h:.{digits}f}'}"
+            for m, h in zip(mean, half, strict=True)
         )
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
@@ -185,7 +195,7 @@ class EvaluationResult:
     def to_dict(self) -> dict[str, Any]:
         def summary(values: dict[str, np.ndarray]) -> dict[str, Any]:
             return {
-                name: {"mean": m.tolist(), "ci95": h.tolist()}
+                name: {"mean": m.tolist(), "ci95": _json_floats(h)}
                 for name, (m, h) in ((n, confidence_interval(v)) for n, v in values.items())
             }
 

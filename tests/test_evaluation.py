@@ -21,7 +21,20 @@ def test_confidence_interval_matches_the_normal_formula():
     mean, half = confidence_interval(np.array([[1.0, 10.0], [2.0, 10.0], [3.0, 10.0], [4.0, 10.0]]))
     np.testing.assert_allclose(mean, [2.5, 10.0])
     np.testing.assert_allclose(half, [1.96 * np.std([1, 2, 3, 4], ddof=1) / 2, 0.0])
-    assert confidence_interval(np.array([[5.0, 6.0]]))[1].tolist() == [0.0, 0.0]
+
+
+
+def test_one_task_has_no_confidence_interval_n_a_in_tables_and_null_in_json():
+    """With one task the CI is undefined: NaN, printed as n/a and stored as null (not ± 0.0)."""
+    assert np.isnan(confidence_interval(np.array([[5.0, 6.0]]))[1]).all()
+    result = EvaluationResult("toy", "test", 1, 2, [Task("Toy", {"goal": 0.0})])
+    result.add("agent", AdaptationCurves(np.array([[-3.0, -2.0]]), np.array([[0.0, 1.0]])))
+    lines = result.table().splitlines()
+    assert lines[2] == "| agent | -3.0 ± n/a | -2.0 ± n/a |"
+    assert "| agent | 0.00 ± n/a | 1.00 ± n/a |" in lines
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["summary"]["agent"] == {"mean": [-3.0, -2.0], "ci95": [None, None]}
+    assert data["success_summary"]["agent"]["ci95"] == [None, None]
 
 
 def test_markdown_table_lists_every_agent_and_step():
