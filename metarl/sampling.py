@@ -16,6 +16,7 @@ last-bit differences that grow over an episode.)
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -193,15 +194,23 @@ class MultiTaskSampler:
         env_id: a registered family id (``"metarl/Navigation2D-v0"``).
         episodes_per_task: ``E``, episodes collected per task and call.
         env_kwargs: passed to ``gymnasium.make_vec`` (e.g. ``max_episode_steps``, family options).
+        max_envs: how many vector envs (one per batch size) stay open at once.
 
-    Vector envs are created once per batch size and reused across calls; :meth:`close` closes them.
+    A vector env is made per batch size and kept for later calls of that size; beyond
+    ``max_envs`` sizes the least recently used one is closed (its worker processes too).
+    Seeded calls give the same episodes either way; :meth:`close` closes every kept env.
     """
 
     def __init__(
-        self, env_id: str, episodes_per_task: int, env_kwargs: Mapping[str, Any] | None = None
+        self,
+        env_id: str,
+        episodes_per_task: int,
+        env_kwargs: Mapping[str, Any] | None = None,
+        max_envs: int = 2,
     ):
         self.env_id = env_id
         self.episodes_per_task = require_int("episodes_per_task", episodes_per_task)
+        self.max_envs = require_int("max_envs", max_envs)
         self.env_kwargs = dict(env_kwargs or {})
         probe = gym.make_vec(env_id, num_envs=1, **self.env_kwargs)
         self.observation_space = probe.single_observation_space
@@ -211,7 +220,7 @@ class MultiTaskSampler:
         )
         self.task_distribution: TaskDistribution = probe.unwrapped.task_distribution
         probe.close()
-        self._envs: dict[int, gym.vector.VectorEnv] = {}
+        self._envs: OrderedDict[int, gym.vector.VectorEnv] = OrderedDict()  # least recent first
         self.generator = torch.Generator().manual_seed(0)
 
     def seed(self, seed: int) -> None:
@@ -245,7 +254,12 @@ class MultiTaskSampler:
         return stacked
 
     def _vector_env(self, num_envs: int) -> gym.vector.VectorEnv:
-        if num_envs not in self._envs:
+        """The kept vector env of ``num_envs`` sub-envs, made (closing the least recent) if none."""
+        if num_envs in self._envs:
+            self._envs.move_to_end(num_envs)
+        else:
+            if len(self._envs) >= self.max_envs:
+                self._envs.popitem(last=False)[1].close()
             self._envs[num_envs] = gym.make_vec(self.env_id, num_envs=num_envs, **self.env_kwargs)
         return self._envs[num_envs]
 

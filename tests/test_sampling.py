@@ -80,3 +80,61 @@ def test_bad_params_raise(sampler):
         sampler.sample(policy, tasks, params)
     with pytest.raises(ValueError, match="at least one task"):
         sampler.sample(policy, [])
+
+
+def _cycle_batch_sizes(sampler, sizes, seed=3):
+    """One seeded batch per size; every vector env ever made, and the most open at once."""
+    made, most_open = [], 0
+    make = sampler._vector_env
+
+    def tracking(num_envs):
+        envs = make(num_envs)
+        if all(envs is not e for e in made):
+            made.append(envs)
+        return envs
+
+    sampler._vector_env = tracking
+    torch.manual_seed(0)
+    policy = make_policy(sampler.observation_space, sampler.action_space, (8,))
+    tasks = sampler.task_distribution.split("train").sample(max(sizes), seed=0)
+    batches = []
+    for size in sizes:
+        sampler.seed(7)
+        batches.append(sampler.sample(policy, tasks[:size], seed=seed))
+        most_open = max(most_open, sum(not e.unwrapped.closed for e in made))
+    return batches, made, most_open
+
+
+def test_cycling_batch_sizes_keeps_a_bounded_pool_and_the_same_episodes():
+    kwargs = {"max_episode_steps": 5}
+    sampler = MultiTaskSampler("metarl/Navigation2D-v0", 1, kwargs, max_envs=2)
+    sizes = list(range(1, 13)) * 2
+    batches, made, most_open = _cycle_batch_sizes(sampler, sizes)
+    assert len(made) == 24 and most_open == 2  # every size was made again after eviction
+    sampler.close()
+    assert all(e.unwrapped.closed for e in made)
+    for size, batch in zip(sizes, batches, strict=True):
+        fresh = MultiTaskSampler("metarl/Navigation2D-v0", 1, kwargs)
+        expected, _, _ = _cycle_batch_sizes(fresh, [size])
+        fresh.close()
+        for x, y in zip(batch[:-1], expected[0][:-1], strict=True):
+            assert torch.equal(x, y)
+
+
+def test_cycling_batch_sizes_keeps_the_worker_processes_bounded():
+    pytest.importorskip("mujoco")
+    import multiprocessing as mp
+
+    sampler = MultiTaskSampler("metarl/HalfCheetahVel-v0", 1, {"max_episode_steps": 2})
+    before = len(mp.active_children())
+    _, made, most_open = _cycle_batch_sizes(sampler, list(range(1, 13)))
+    workers = len(mp.active_children()) - before
+    per_env = max(len(e.unwrapped.worker_pids) for e in made)
+    assert most_open <= sampler.max_envs == 2 and 0 < workers <= 2 * per_env
+    sampler.close()
+    assert len(mp.active_children()) == before
+
+
+def test_max_envs_must_be_positive():
+    with pytest.raises(ValueError, match="max_envs must be a positive int, got 0"):
+        MultiTaskSampler("metarl/Navigation2D-v0", 1, max_envs=0)
