@@ -21,13 +21,16 @@ RL^2             a recurrent PPO meta-trained on trials of several episodes (:cl
                  ``episodes`` counts the independent trials averaged).
 ===============  ==============================================================================
 
-Trained models are cached in a folder as ``<kind>.zip`` (``pretrained``, ``oracle``, ``rl2``) next
-to ``<kind>.json``, which records what the model was trained with (env, env kwargs, timesteps,
-seed, architecture, PPO keyword arguments) plus the SHA-256 of the zip. A later ``train_*`` call
-with the same configuration loads the zip; a missing file or a different configuration trains
-again and overwrites both. Both files are written atomically (temp file + rename, metadata last),
-so a zip that does not load or does not match its recorded hash was damaged outside metarl:
-that raises :class:`CacheError` naming the file rather than silently training over it.
+Trained models are cached in a folder as ``<kind>.pt`` (``pretrained``, ``oracle``, ``rl2``): the
+policy's ``state_dict`` only, read with ``torch.load(weights_only=True)`` into a freshly built model
+(SB3's own ``.zip`` format unpickles objects, so loading one could run code). Next to it,
+``<kind>.json`` records what the model was trained with (env, env kwargs, timesteps, seed,
+architecture, PPO keyword arguments) plus the SHA-256 of the weights. A later ``train_*`` call with
+the same configuration loads the weights; a missing file or a different configuration trains
+again and overwrites both. Both files are written atomically (:func:`metarl.files.atomic_write`,
+metadata last), so weights that do not load or do not match their recorded hash were damaged
+outside metarl: that raises :class:`CacheError` naming the file rather than silently training
+over it.
 
 Arguments are checked up front: a bad value (unknown env id or activation, non-positive budget,
 a task of another family, a model that does not fit the env, ...) raises ``ValueError`` naming
@@ -44,8 +47,6 @@ import hashlib
 import inspect
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -69,9 +70,11 @@ from metarl.agents.policies import (
     GaussianMLPPolicy,
     make_policy,
 )
+from metarl.checkpoint import CheckpointError, load_plain
 from metarl.envs import metaworld_ids, registered_ids
 from metarl.envs.wrappers import TaskObservation, TaskResampling
 from metarl.evaluation import AdaptationCurves, adaptation_curves
+from metarl.files import atomic_write, atomic_write_text, remove_stale_temps
 from metarl.sampling import MultiTaskSampler
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
@@ -101,10 +104,10 @@ _RESERVED_PPO_KWARGS = frozenset({"policy", "env", "seed", "device", "policy_kwa
 _RESERVED_RL2_KWARGS = frozenset({"policy", "env", "seed", "device"})
 
 
-class CacheError(RuntimeError):
+class CacheError(ValueError):
     """A cached model file exists but is damaged (unreadable, or not the file its metadata names).
 
-    Delete the ``<kind>.zip`` / ``<kind>.json`` pair named in the message to retrain.
+    Delete the ``<kind>.pt`` / ``<kind>.json`` pair named in the message to retrain.
     """
 
 
@@ -208,32 +211,19 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write ``path`` through a temp file in the same folder, then rename it into place."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _cached_model(
     kind: str,
-    cls: type[ModelT],
     config: dict[str, Any],
     cache_dir: Path | str,
     build: Callable[[], ModelT],
     timesteps: int,
 ) -> ModelT:
-    """Load ``cache_dir/<kind>.zip`` if its metadata records ``config``; else train and cache."""
+    """A model from ``build()`` with the cached policy weights ``cache_dir/<kind>.pt`` if its
+    metadata records ``config``; else ``build()`` trained for ``timesteps`` and cached."""
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    zip_path, meta_path = folder / f"{kind}.zip", folder / f"{kind}.json"
+    model_path, meta_path = folder / f"{kind}.pt", folder / f"{kind}.json"
+    remove_stale_temps(folder, [model_path.name, meta_path.name])  # left by a killed write
     reason = "no cached model"
     if meta_path.exists():
         try:
@@ -243,7 +233,7 @@ def _cached_model(
                 raise TypeError(f"'config' must be an object, got {recorded!r}")
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise CacheError(
-                f"cannot read the cache metadata {meta_path}: {err}; delete it and {zip_path} "
+                f"cannot read the cache metadata {meta_path}: {err}; delete it and {model_path} "
                 "to retrain"
             ) from err
         if recorded != config:
@@ -251,42 +241,44 @@ def _cached_model(
                 k for k in set(recorded) | set(config) if recorded.get(k) != config.get(k)
             )
             reason = f"cached model was trained with different {changed}"
-        elif not zip_path.exists():
-            reason = f"{zip_path} is missing"
+        elif not model_path.exists():
+            reason = f"{model_path} is missing"
         else:
-            if _sha256(zip_path) != meta.get("sha256"):
+            if _sha256(model_path) != meta.get("sha256"):
                 raise CacheError(
-                    f"{zip_path} does not match the SHA-256 recorded in {meta_path}; "
+                    f"{model_path} does not match the SHA-256 recorded in {meta_path}; "
                     "delete both to retrain"
                 )
+            model = build()
             try:
-                model = cls.load(zip_path, device="cpu")
-            except Exception as err:
+                state = load_plain(model_path)  # weights_only: a crafted file runs no code
+                model.policy.load_state_dict(state)
+            except (CheckpointError, RuntimeError, TypeError, AttributeError) as err:
                 raise CacheError(
-                    f"cannot load the cached model {zip_path} as {cls.__name__}: {err}; "
-                    f"delete it and {meta_path} to retrain"
+                    f"cannot load the cached {kind} policy {model_path}: {err}; delete it and "
+                    f"{meta_path} to retrain"
                 ) from err
-            logger.info("loaded the cached %s model from %s", kind, zip_path)
+            logger.info("loaded the cached %s policy from %s", kind, model_path)
             return model
     logger.info("training the %s baseline (%s): %s", kind, reason, config)
     started = time.perf_counter()
     model = build()
     model.learn(total_timesteps=timesteps)
     seconds = time.perf_counter() - started
-    meta_path.unlink(missing_ok=True)  # never leave old metadata next to a new zip
-    _atomic_write(zip_path, model.save)
+    meta_path.unlink(missing_ok=True)  # never leave old metadata next to new weights
+    atomic_write(model_path, lambda file: torch.save(model.policy.state_dict(), file))
     meta = {
         "kind": kind,
         "config": config,
-        "sha256": _sha256(zip_path),
+        "sha256": _sha256(model_path),
         "train_seconds": round(seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": {
             p: _version(p) for p in ("metarl", "stable_baselines3", "sb3_contrib", "torch")
         },
     }
-    _atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
-    logger.info("trained the %s model in %.1f s; cached at %s", kind, seconds, zip_path)
+    atomic_write_text(meta_path, json.dumps(meta, indent=2))
+    logger.info("trained the %s model in %.1f s; cached at %s", kind, seconds, model_path)
     return model
 
 
@@ -328,7 +320,7 @@ def _train_ppo(
             **config["ppo_kwargs"],
         )
 
-    return _cached_model(config["kind"], PPO, config, cache_dir, build, config["timesteps"])
+    return _cached_model(config["kind"], config, cache_dir, build, config["timesteps"])
 
 
 def _sb3_contrib() -> Any:
@@ -359,7 +351,7 @@ def train_pretrained(
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
 ) -> PPO:
-    """Multi-task PPO on train-split tasks (task hidden), cached as ``cache_dir/pretrained.zip``.
+    """Multi-task PPO on train-split tasks (task hidden), cached as ``cache_dir/pretrained.pt``.
 
     ``ppo_kwargs`` (JSON values, e.g. ``n_steps``) go to ``PPO``; the policy is an ``MlpPolicy``
     with ``hidden_sizes`` / ``activation`` for actor and critic, so :func:`policy_from_sb3` can copy
@@ -486,7 +478,7 @@ def train_oracle(
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
 ) -> PPO:
-    """Multi-task PPO that sees the task (``TaskObservation``), cached as ``oracle.zip``."""
+    """Multi-task PPO that sees the task (``TaskObservation``), cached as ``oracle.pt``."""
     config = _ppo_config(
         "oracle", env_id, env_kwargs, timesteps, seed, hidden_sizes, activation, ppo_kwargs
     )
@@ -802,7 +794,7 @@ def train_rl2(
 ) -> RecurrentPPO:
     """RL^2: ``RecurrentPPO`` (``MlpLstmPolicy``) on :class:`TrialWrapper` trials of train tasks.
 
-    Cached as ``rl2.zip``. ``ppo_kwargs`` (JSON values, may include ``policy_kwargs`` such as
+    Cached as ``rl2.pt``. ``ppo_kwargs`` (JSON values, may include ``policy_kwargs`` such as
     ``{"lstm_hidden_size": 64}``) go to ``RecurrentPPO``.
     """
     config = {
@@ -828,7 +820,7 @@ def train_rl2(
             "MlpLstmPolicy", env, seed=config["seed"], device="cpu", **config["ppo_kwargs"]
         )
 
-    return _cached_model("rl2", recurrent_ppo, config, cache_dir, build, config["timesteps"])
+    return _cached_model("rl2", config, cache_dir, build, config["timesteps"])
 
 
 def rl2_returns(

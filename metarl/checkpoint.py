@@ -1,15 +1,21 @@
-"""Checkpoint files: written atomically, read with clear errors."""
+"""Checkpoint files: written atomically, read with clear errors and without running code.
+
+A checkpoint holds only tensors, numbers, strings, ``None`` and lists / tuples / dicts of them, so
+it is read with ``torch.load(weights_only=True)``: a crafted file cannot execute code on load.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+from metarl.files import atomic_write
+
+__all__ = ["CheckpointError", "load_checkpoint", "load_plain", "save_checkpoint"]
 
 FORMAT = "metarl-checkpoint/1"
 
@@ -19,41 +25,50 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then a rename.
+    """Write ``state`` to ``path`` atomically (:func:`metarl.files.atomic_write`).
 
-    An interrupted save leaves the previous checkpoint (if any) intact and no temporary file.
+    An interrupted save leaves the previous checkpoint (if any) intact.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
-    try:
-        with handle:
-            torch.save({"format": FORMAT, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda file: torch.save({"format": FORMAT, **state}, file))
 
 
 def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only``: no code runs).
 
     Raises:
-        CheckpointError: the file is missing, unreadable, not a metarl checkpoint, or lacks one
-            of the ``required`` keys.
+        CheckpointError: the file is missing, unreadable, holds anything but plain data, is not a
+            metarl checkpoint, or lacks one of the ``required`` keys.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {err}") from err
+    state = load_plain(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a metarl checkpoint (expected format {FORMAT})")
     missing = sorted(set(required) - set(state))
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}")
     return state
+
+
+def load_plain(path: str | os.PathLike) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain data only, no code runs.
+
+    Raises:
+        CheckpointError: the file is unreadable or corrupt, or refers to any other object (which
+            loading could have used to run code).
+    """
+    try:
+        return torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as err:  # raised for any object weights_only does not allow
+        lines = [line for line in str(err).splitlines() if "unsupported" in line.lower()]
+        raise CheckpointError(
+            f"{path} is corrupt, or holds objects other than tensors and plain data, which "
+            f"metarl refuses to load as loading them could run code"
+            + (f" ({lines[0].strip()})" if lines else "")
+        ) from err
+    except Exception as err:
+        first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        raise CheckpointError(f"{path} is corrupt or unreadable: {first}") from err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from collections.abc import Sequence
@@ -16,9 +17,10 @@ from torch import nn
 
 from metarl.agents.inner import InnerLoop
 from metarl.agents.policies import make_policy
+from metarl.files import atomic_write, atomic_write_text, remove_stale_temps
 from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import EnumeratedTaskDistribution, Task
-from metarl.validation import require_int
+from metarl.validation import require_int, require_seed
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ __all__ = [
     "confidence_interval",
     "evaluate_run",
     "markdown_table",
+    "output_paths",
     "plot_adaptation",
 ]
 
@@ -132,7 +135,7 @@ def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
     return "\n".join(lines)
 
 
-def plot_adaptation(results: dict[str, np.ndarray], path: str, title: str) -> None:
+def plot_adaptation(results: dict[str, np.ndarray], path: str | Path, title: str) -> None:
     """Return vs adaptation step, one line per agent with its 95% confidence band."""
     import matplotlib
 
@@ -152,7 +155,7 @@ def plot_adaptation(results: dict[str, np.ndarray], path: str, title: str) -> No
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda file: fig.savefig(file, format="png"))
     plt.close(fig)
 
 
@@ -212,41 +215,48 @@ class EvaluationResult:
             "success_summary": summary(self.success),
         }
 
+    def csv_text(self) -> str:
+        """One row per task, agent and adaptation step."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            ["task_index", "task_id", "task_params", "group", "agent", "step", "return", "success"]
+        )
+        for name, returns in self.returns.items():
+            success = self.success.get(name)
+            for index, task in enumerate(self.tasks):
+                params = json.dumps(task.to_dict()["params"])
+                group = "" if self.groups is None else self.groups[index]
+                for step, value in enumerate(returns[index]):
+                    rate = "" if success is None else repr(float(success[index, step]))
+                    writer.writerow(
+                        [index, task.id, params, group, name, step, repr(float(value)), rate]
+                    )
+        return buffer.getvalue()
+
     def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``eval.json``, ``eval.csv`` and ``adaptation.png`` into ``folder``."""
+        """Write :func:`output_paths` in ``folder``, each atomically (an earlier evaluation's
+        files are replaced, along with temporary files an interrupted write left); other files
+        stay."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "json": folder / "eval.json",
-            "csv": folder / "eval.csv",
-            "plot": folder / "adaptation.png",
-        }
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=1))
-        with open(paths["csv"], "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(
-                [
-                    "task_index",
-                    "task_id",
-                    "task_params",
-                    "group",
-                    "agent",
-                    "step",
-                    "return",
-                    "success",
-                ]
-            )
-            for name, returns in self.returns.items():
-                success = self.success.get(name)
-                for index, task in enumerate(self.tasks):
-                    params = json.dumps(task.to_dict()["params"])
-                    group = "" if self.groups is None else self.groups[index]
-                    for step, value in enumerate(returns[index]):
-                        rate = "" if success is None else repr(float(success[index, step]))
-                        row = [index, task.id, params, group, name, step, repr(float(value)), rate]
-                        writer.writerow(row)
-        plot_adaptation(self.returns, str(paths["plot"]), f"{self.env} ({self.split} tasks)")
+        paths = output_paths(folder)
+        remove_stale_temps(folder, [path.name for path in paths.values()])
+        atomic_write_text(paths["json"], json.dumps(self.to_dict(), indent=1))
+        atomic_write_text(paths["csv"], self.csv_text())
+        plot_adaptation(self.returns, paths["plot"], f"{self.env} ({self.split} tasks)")
         return paths
+
+
+def output_paths(folder: str | Path) -> dict[str, Path]:
+    """The files an evaluation writes in ``folder``: ``eval.json``, ``eval.csv``,
+    ``adaptation.png``."""
+    folder = Path(folder)
+    return {
+        "json": folder / "eval.json",
+        "csv": folder / "eval.csv",
+        "plot": folder / "adaptation.png",
+    }
 
 
 def evaluate_run(
@@ -273,6 +283,7 @@ def evaluate_run(
         raise ValueError(f"unknown baseline(s) {unknown}; allowed: {list(BASELINES)}")
     if split == "train":
         raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
+    seed = require_seed("seed", seed)
     config, learner = load_run(run_dir, checkpoint)
     distribution = learner.sampler.task_distribution
     tasks = list(distribution.split(split).tasks)

@@ -2,12 +2,16 @@
 
 Layout of a run folder::
 
+    .metarl-run              marker: metarl made this folder (see metarl.runfolder)
     config.yaml              the resolved config
     metrics.csv              one row per meta-iteration
     tb/                      TensorBoard events (same scalars)
     checkpoints/last.pt      written every ``checkpoint_every`` iterations and at the end
     checkpoints/best.pt      the iteration with the best post-update return
     eval/                    written by ``metarl evaluate``
+    baselines/               SB3 baseline models cached by ``metarl evaluate``
+
+Every file is written through :func:`metarl.files.atomic_write` (temp file, fsync, rename).
 
 ``train(config, out)`` starts a run; ``resume(out)`` continues a stopped one from ``last.pt`` and
 produces the same later metrics as an uninterrupted run with the same seed.
@@ -16,6 +20,7 @@ produces the same later metrics as an uninterrupted run with the same seed.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,26 +32,16 @@ from tqdm import tqdm
 
 from metarl.agents import MetaLearner
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from metarl.config import TrainConfig, build_learner, load_config
+from metarl.config import ConfigError, TrainConfig, build_learner, load_config
+from metarl.envs import require_family
+from metarl.files import atomic_write_text
+from metarl.runfolder import RunFolder
 
 __all__ = ["RunFolder", "load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
 
 TIMING_PREFIX = "time_"
-
-
-class RunFolder:
-    """Paths of a run folder."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.config = self.root / "config.yaml"
-        self.metrics = self.root / "metrics.csv"
-        self.tensorboard = self.root / "tb"
-        self.last = self.root / "checkpoints" / "last.pt"
-        self.best = self.root / "checkpoints" / "best.pt"
-        self.eval = self.root / "eval"
 
 
 def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) -> dict[str, Any]:
@@ -71,6 +66,20 @@ def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, M
     return config, learner
 
 
+def build(config: TrainConfig) -> MetaLearner:
+    """:func:`~metarl.config.build_learner`, with the env's errors as :class:`ConfigError`."""
+    try:
+        require_family(config.env)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    try:
+        return build_learner(config)
+    except TypeError as err:  # the config's types are checked: it is env_kwargs the env rejects
+        raise ConfigError(
+            f"env {config.env} does not accept env_kwargs {config.env_kwargs!r}: {err}"
+        ) from err
+
+
 def _restore(
     root: str | Path, checkpoint: str
 ) -> tuple[TrainConfig, MetaLearner, dict[str, Any]]:
@@ -82,27 +91,37 @@ def _restore(
     path = {"last": folder.last, "best": folder.best}.get(checkpoint)
     if path is None:
         raise ValueError(f"checkpoint must be 'last' or 'best', got {checkpoint!r}")
+    if not path.is_file():
+        raise CheckpointError(
+            f"{folder.root} holds no checkpoint yet ({path} is missing); start the run over "
+            f"with metarl train --config FILE --out {folder.root} --overwrite"
+        )
     state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
     # Compared as configs, so keys added to TrainConfig later (with defaults) do not matter.
     if TrainConfig.from_dict(state["config"]) != config:
         raise CheckpointError(f"{path} was written by a different config than {folder.config}")
-    learner = build_learner(config)
+    learner = build(config)
     learner.load_state_dict(state["learner"])
     torch.set_rng_state(state["torch_rng"])
     return config, learner, state
 
 
-def train(config: TrainConfig, out: str | Path, progress: bool = True) -> MetaLearner:
-    """Start a run in the new or empty folder ``out``; returns the trained learner."""
+def train(
+    config: TrainConfig, out: str | Path, progress: bool = True, overwrite: bool = False
+) -> MetaLearner:
+    """Start a run in ``out``: a new or empty folder, or with ``overwrite`` a run folder metarl
+    made (:meth:`RunFolder.create`); returns the trained learner.
+
+    The env is made before anything is written, so a bad env id or ``env_kwargs`` leaves no folder.
+    """
     folder = RunFolder(out)
-    if folder.config.exists():
-        raise FileExistsError(
-            f"{folder.root} already holds a run; continue it with resume() / --resume, "
-            "or choose another --out"
-        )
-    folder.root.mkdir(parents=True, exist_ok=True)
-    folder.config.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    learner = build_learner(config)
+    learner = build(config)
+    try:
+        folder.create(overwrite)
+        atomic_write_text(folder.config, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    except BaseException:
+        learner.sampler.close()
+        raise
     return _run(config, learner, folder, best=-np.inf, progress=progress)
 
 
@@ -110,24 +129,46 @@ def resume(out: str | Path, progress: bool = True) -> MetaLearner:
     """Continue the run in ``out`` from its last checkpoint."""
     folder = RunFolder(out)
     config, learner, state = _restore(folder.root, "last")
+    folder.remove_temps(".", "checkpoints")
     best = float(state["best_post_return"])
-    _truncate_metrics(folder.metrics, learner.iteration)
+    try:
+        _truncate_metrics(folder.metrics, learner.iteration)
+    except BaseException:
+        learner.sampler.close()
+        raise
     logger.info("resuming %s at iteration %d", folder.root, learner.iteration)
     return _run(config, learner, folder, best=best, progress=progress)
+
+
+def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a run's ``metrics.csv`` (``CheckpointError`` if it is not one)."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        header = list(reader.fieldnames or [])
+    if "iteration" not in header:
+        raise CheckpointError(
+            f"{path} has no 'iteration' column ({header}); it is not a metarl metrics file"
+        )
+    return header, rows
+
+
+def _csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def _truncate_metrics(path: Path, iteration: int) -> None:
     """Drop rows written after the checkpoint (the run may have stopped between the two)."""
     if not path.is_file():
         return
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    header, rows = _read_metrics(path)
     kept = [row for row in rows if int(float(row["iteration"])) <= iteration]
-    with open(path, "w", newline="") as f:
-        if kept:
-            writer = csv.DictWriter(f, fieldnames=list(kept[0]))
-            writer.writeheader()
-            writer.writerows(kept)
+    if len(kept) < len(rows):
+        atomic_write_text(path, _csv_text(header, kept))
 
 
 def _run(
@@ -166,9 +207,6 @@ def _run(
 
 
 def _append_metrics(path: Path, metrics: dict[str, float]) -> None:
-    new = not path.is_file() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(metrics))
-        if new:
-            writer.writeheader()
-        writer.writerow(metrics)
+    """Add a row to ``metrics.csv``, rewriting the file atomically (a kill leaves it whole)."""
+    header, rows = _read_metrics(path) if path.is_file() else (list(metrics), [])
+    atomic_write_text(path, _csv_text(header, [*rows, metrics]))

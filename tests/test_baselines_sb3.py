@@ -217,18 +217,18 @@ def _train_tiny(folder: Path, timesteps: int = 128, seed: int = 0) -> PPO:
 
 def test_second_train_call_loads_the_cached_model(tmp_path, learn_calls):
     first = _train_tiny(tmp_path)
-    zip_path = tmp_path / "pretrained.zip"
-    stamp = zip_path.stat().st_mtime_ns
+    model_path = tmp_path / "pretrained.pt"
+    stamp = model_path.stat().st_mtime_ns
     second = _train_tiny(tmp_path)
     assert learn_calls == [128]  # trained once, loaded the second time
-    assert zip_path.stat().st_mtime_ns == stamp
+    assert model_path.stat().st_mtime_ns == stamp
     for (name, a), (_, b) in zip(
         first.policy.state_dict().items(), second.policy.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
     meta = json.loads((tmp_path / "pretrained.json").read_text())
     assert meta["config"]["hidden_sizes"] == [8] and meta["config"]["timesteps"] == 128
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained.json", "pretrained.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained.json", "pretrained.pt"]
 
 
 def test_changed_metadata_triggers_retraining(tmp_path, learn_calls):
@@ -256,14 +256,14 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
 
 def test_damaged_cache_raises_cache_error(tmp_path, learn_calls):
     _train_tiny(tmp_path)
-    zip_path, meta_path = tmp_path / "pretrained.zip", tmp_path / "pretrained.json"
-    zip_path.write_bytes(b"not a zip")
-    with pytest.raises(CacheError, match=r"pretrained\.zip does not match the SHA-256"):
+    model_path, meta_path = tmp_path / "pretrained.pt", tmp_path / "pretrained.json"
+    model_path.write_bytes(b"not a state_dict")
+    with pytest.raises(CacheError, match=r"pretrained\.pt does not match the SHA-256"):
         _train_tiny(tmp_path)
     meta = json.loads(meta_path.read_text())
-    meta["sha256"] = baselines._sha256(zip_path)  # a damaged zip that its metadata vouches for
+    meta["sha256"] = baselines._sha256(model_path)  # damaged weights that the metadata vouch for
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(CacheError, match=r"cannot load the cached model .*pretrained\.zip"):
+    with pytest.raises(CacheError, match=r"cannot load the cached pretrained policy .*pretrained\.pt"):
         _train_tiny(tmp_path)
     (tmp_path / "pretrained.json").write_text("{broken")
     with pytest.raises(CacheError, match=r"cannot read the cache metadata .*pretrained\.json"):

@@ -117,3 +117,51 @@ def test_runs_saved_before_a_config_key_existed_still_load(tmp_path):
     save_checkpoint({k: v for k, v in state.items() if k != "format"}, folder.last)
     config, learner = load_run(folder.root)
     assert config == TINY and learner.iteration == 4
+
+
+def test_resume_rewrites_metrics_atomically_and_removes_stale_temps(tmp_path, monkeypatch):
+    folder = RunFolder(tmp_path / "run")
+    train(TINY, folder.root, progress=False)
+    full = folder.metrics.read_text()
+    last = load_checkpoint(folder.last)
+    last["iteration"] = 2  # as if stopped after iteration 2's checkpoint: rows 3, 4 go
+    last["learner"]["iteration"] = 2
+    save_checkpoint({k: v for k, v in last.items() if k != "format"}, folder.last)
+    stale = folder.checkpoints / ".last.pt.a1b2c3d4"  # a killed checkpoint write
+    stale.write_bytes(b"partial")
+
+    def killed_rename(src, dst):
+        raise KeyboardInterrupt  # killed between writing the new metrics.csv and renaming it
+
+    monkeypatch.setattr("metarl.files.os.replace", killed_rename)
+    with pytest.raises(KeyboardInterrupt):
+        resume(folder.root, progress=False)
+    assert folder.metrics.read_text() == full  # the old file is whole, not truncated to 0 bytes
+    assert not stale.exists()
+    assert sorted(p.name for p in folder.root.iterdir()) == [
+        ".metarl-run", "checkpoints", "config.yaml", "metrics.csv", "tb"
+    ]
+
+
+def test_resume_refuses_a_foreign_metrics_file(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    train(TINY, folder.root, progress=False)
+    folder.metrics.write_text("a,b\n1,2\n")
+    with pytest.raises(CheckpointError, match="no 'iteration' column"):
+        resume(folder.root, progress=False)
+    assert folder.metrics.read_text() == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize(
+    ("env", "env_kwargs", "match"),
+    [
+        ("metarl/Foo-v0", {}, "not a metarl task family"),
+        ("CartPole-v1", {}, "needs an env with a task_distribution"),
+        ("metarl/Navigation2D-v0", {"foo": 1}, "does not accept env_kwargs {'foo': 1}"),
+    ],
+)
+def test_bad_envs_fail_before_the_run_folder_is_made(tmp_path, env, env_kwargs, match):
+    config = TrainConfig(env=env, env_kwargs=env_kwargs, iterations=1)
+    with pytest.raises(ConfigError, match=match):
+        train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

@@ -31,6 +31,7 @@ __all__ = [
     "mujoco_available",
     "mujoco_ids",
     "registered_ids",
+    "require_family",
 ]
 
 # id -> (module, class stem, kwargs)
@@ -203,6 +204,25 @@ def metaworld_ids() -> list[str]:
 def mujoco_ids() -> list[str]:
     """The ids of the MuJoCo families (a subset of :func:`registered_ids`)."""
     return list(_MUJOCO_FAMILIES)
+
+
+def require_family(env_id: str) -> None:
+    """Check that ``env_id`` names a metarl family whose extra is installed.
+
+    Raises:
+        ValueError: ``env_id`` is no metarl family (naming the allowed ids), or its extra
+            (``mujoco``, ``metaworld``) is missing (naming the ``pip install``).
+    """
+    if env_id in _METAWORLD_FAMILIES and not metaworld_available():
+        raise ValueError(f"env {env_id} needs Meta-World: pip install 'metarl[metaworld]'")
+    if env_id in _MUJOCO_FAMILIES and not mujoco_available():
+        raise ValueError(f"env {env_id} needs MuJoCo: pip install 'metarl[mujoco]'")
+    if env_id not in {*_FAMILIES, *_MUJOCO_FAMILIES, *_METAWORLD_FAMILIES}:
+        raise ValueError(
+            f"env {env_id!r} is not a metarl task family (the sampler needs an env with a "
+            f"task_distribution); allowed: {registered_ids()}, metarl/MetaWorld-ML10-v0, "
+            "metarl/MetaWorld-ML45-v0 or metarl/MetaWorld-ML1-<env>-v0 (see metarl envs)"
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ NumPy's global random state when it is built; built unseeded, every process gets
 metarl always builds with :data:`BENCHMARK_SEED` and keeps only the goal vectors, so the task sets
 are the same on every machine and in every worker process. Building ML45 takes about a minute, so
 the vectors are cached under ``$METARL_CACHE`` (default ``~/.cache/metarl``), keyed by Meta-World's
-version; a damaged cache file is rebuilt.
+version; a damaged cache file is rebuilt. The cache is an ``.npz`` of float arrays and a JSON
+string, read with ``allow_pickle=False``: a crafted cache file cannot run code.
 
 A metarl task of a benchmark has three :class:`~metarl.tasks.Index` parameters: ``split``
 (0: Meta-World's train tasks, 1: its test tasks), ``env_class`` (index into that split's task
@@ -20,7 +21,6 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -32,6 +32,7 @@ import numpy as np
 from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 from metaworld.types import Task as MetaWorldTask
 
+from metarl.files import atomic_write
 from metarl.tasks import EnumeratedTaskDistribution, Index, Task
 
 __all__ = [
@@ -130,14 +131,8 @@ def _save(tasks: BenchmarkTasks, path: Path) -> None:
     arrays: dict[str, Any] = {"classes": np.array(json.dumps(tasks.classes))}
     for split, vectors in tasks.rand_vecs.items():
         arrays.update({f"{split}/{i}": v for i, v in enumerate(vectors)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)  # atomic: concurrent builders each write a whole file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # atomic: concurrent builders each write a whole file
+    atomic_write(path, lambda file: np.savez(file, **arrays))
 
 
 def _load(name: str, path: Path) -> BenchmarkTasks:
