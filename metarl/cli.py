@@ -1,11 +1,17 @@
 """Command line: ``metarl train | evaluate | envs``.
 
 metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] [--seed N]
-             [--out DIR] [--sampler local|ray] [--workers N] [--ray-address HOST:PORT]
+             [--out DIR] [--overwrite] [--sampler local|ray] [--workers N]
+             [--ray-address HOST:PORT]
 metarl train --resume DIR
 metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
                 [--baselines random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
+                [--overwrite]
 metarl envs
+
+Every user error exits with status 2 and one line naming the bad value and what is allowed (no
+traceback unless ``--debug``); Ctrl-C during training exits with 130, naming the last checkpoint
+and the ``--resume`` command.
 """
 
 from __future__ import annotations
@@ -13,18 +19,30 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from metarl.checkpoint import CheckpointError
 from metarl.config import ConfigError, load_config
+from metarl.runfolder import RunFolder, RunFolderError
 
 __all__ = ["main"]
 
 logger = logging.getLogger("metarl")
+
+USER_ERRORS = (ValueError, TypeError, OSError, ConnectionError, ImportError)
+"""Errors a user's input or machine causes (``ConfigError``, ``CheckpointError``, ``CacheError``
+and ``RunFolderError`` among them): one line and exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2, as argparse's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _run_name(env: str, outer: str, seed: int) -> str:
@@ -33,15 +51,16 @@ def _run_name(env: str, outer: str, seed: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from metarl.training import RunFolder, resume, train
+    from metarl.training import resume, train
 
     if args.resume:
         sampling = args.sampler or args.workers is not None or args.ray_address
         if args.config or args.set or args.seed is not None or args.out or args.overwrite or sampling:
             raise ConfigError(
-                "--resume continues a run as configured; drop --config/--set/--seed/--out and "
-                "the sampler flags"
+                "--resume continues a run as configured; drop --config/--set/--seed/--out/"
+                "--overwrite and the sampler flags"
             )
+        args.run_dir = Path(args.resume)
         resume(args.resume)
         print(f"run: {args.resume}")
         return
@@ -62,16 +81,21 @@ def _train(args: argparse.Namespace) -> None:
         if args.out
         else Path("runs") / _run_name(config.env, config.outer, config.seed)
     )
-    if args.overwrite and RunFolder(out).config.is_file():
-        shutil.rmtree(out)
-    train(config, out)
+    args.run_dir = out
+    train(config, out, overwrite=args.overwrite)
     print(f"run: {out}\nnext: metarl evaluate {out}")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from metarl.evaluation import evaluate_run
-    from metarl.training import RunFolder
+    from metarl.evaluation import evaluate_run, output_paths
 
+    folder = RunFolder(args.run).eval
+    existing = [path for path in output_paths(folder).values() if path.exists()]
+    if existing and not args.overwrite:
+        raise RunFolderError(
+            f"{folder} already holds an evaluation ({', '.join(p.name for p in existing)}); "
+            "pass --overwrite to replace those files"
+        )
     baselines = [b for b in (args.baselines or "").split(",") if b]
     result = evaluate_run(
         args.run,
@@ -83,9 +107,11 @@ def _evaluate(args: argparse.Namespace) -> None:
         args.seed,
         args.checkpoint,
     )
-    paths = result.write(RunFolder(args.run).eval)
+    paths = result.write(folder)
     print(result.table())
     print("\n" + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
+    if existing:
+        print("replaced the earlier evaluation's " + ", ".join(str(p) for p in existing))
 
 
 def _envs(args: argparse.Namespace) -> None:
@@ -95,16 +121,33 @@ def _envs(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="meta-train an agent into a run folder")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, not just its line"
+    )
+    parser = _Parser(
+        prog="metarl",
+        description="Meta-reinforcement learning.",
+        epilog="A user error exits with status 2 and one line naming the bad value and what is "
+        "allowed; --debug adds the traceback.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser(
+        "train", parents=[common], help="meta-train an agent into a run folder",
+        epilog="Ctrl-C stops a run; metarl train --resume DIR continues it from its last "
+        "checkpoint.",
+    )
     train.add_argument("--config", help="YAML config (see configs/)")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
     train.add_argument("--seed", type=int, help="shorthand for --set seed=N")
-    train.add_argument("--out", help="run folder (default: runs/<family>-<outer>-s<seed>-<time>)")
+    train.add_argument(
+        "--out", help="run folder: new or empty (default: runs/<family>-<outer>-s<seed>-<time>)"
+    )
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
     train.add_argument(
-        "--overwrite", action="store_true", help="replace an existing run folder at --out"
+        "--overwrite", action="store_true",
+        help="start over in a run folder that metarl train created (it holds .metarl-run): "
+        "deletes only the files metarl wrote there; refuses the current folder and its parents",
     )
     train.add_argument(
         "--sampler", choices=["local", "ray"], help="episode sampler (config key sampler)"
@@ -115,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray sampler: cluster address HOST:6379 or auto (default: start Ray locally)",
     )
     train.set_defaults(handler=_train)
-    evaluate = commands.add_parser("evaluate", help="fast-adaptation evaluation of a run")
+    evaluate = commands.add_parser(
+        "evaluate", parents=[common], help="fast-adaptation evaluation of a run",
+        epilog="Writes RUN/eval/eval.json, eval.csv and adaptation.png, each replaced whole; "
+        "other files in RUN/eval stay.",
+    )
     evaluate.add_argument("run", help="run folder")
     evaluate.add_argument("--split", default="test", choices=["test", "test-ood"])
     evaluate.add_argument("--tasks", type=int, help="held-out tasks (default: config eval_tasks)")
@@ -126,10 +173,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--checkpoint", default="last", choices=["last", "best"])
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes")
+    evaluate.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an earlier evaluation in RUN/eval (without it, metarl refuses)",
+    )
     evaluate.set_defaults(handler=_evaluate)
-    envs = commands.add_parser("envs", help="table of every registered family")
+    envs = commands.add_parser("envs", parents=[common], help="table of every registered family")
     envs.set_defaults(handler=_envs)
     return parser
+
+
+def _resume_hint(run_dir: Path) -> str:
+    """Where a stopped run stands and how to continue it."""
+    folder = RunFolder(run_dir)
+    if folder.last.is_file():
+        return f"last checkpoint: {folder.last}; continue with: metarl train --resume {run_dir}"
+    return f"no checkpoint yet; start over with: metarl train --config FILE --out {run_dir} --overwrite"
+
+
+def _message(err: BaseException) -> str:
+    """``err`` as one line (an ``OSError`` from the system as its reason and file)."""
+    if isinstance(err, OSError) and err.strerror:
+        names = " -> ".join(str(n) for n in (err.filename, err.filename2) if n is not None)
+        text = f"{err.strerror}: {names}" if names else err.strerror
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,10 +207,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         args.handler(args)
-    except (ConfigError, CheckpointError, FileExistsError, ValueError, ConnectionError) as err:
-        print(f"metarl {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+    except (KeyboardInterrupt, *USER_ERRORS) as err:
+        if args.debug:
+            traceback.print_exc()
+        interrupted = isinstance(err, KeyboardInterrupt)
+        line = "interrupted" if interrupted else f"error: {_message(err)}"
+        run_dir = getattr(args, "run_dir", None)  # set by train once it knows the folder
+        stopped = interrupted or (isinstance(err, OSError) and not isinstance(err, RunFolderError))
+        if stopped and run_dir is not None and RunFolder(run_dir).marker.is_file():
+            line += f"; {_resume_hint(run_dir)}"
+        print(f"metarl {args.command}: {line}", file=sys.stderr)
+        return 130 if interrupted else 2
 
 
 if __name__ == "__main__":

@@ -60,10 +60,11 @@ class RunFolder:
             RunFolderError: ``root`` is a file, holds a run (without ``overwrite``), or is a
                 non-empty folder without the marker.
         """
-        if overwrite:
-            self.clear()
         if self.root.exists() and not self.root.is_dir():
             raise RunFolderError(f"--out {self.root} is an existing file; choose a folder")
+        remove_stale_temps(self.root, [MARKER])  # a run killed while writing its marker
+        if overwrite:
+            self.clear()
         if self.marker.is_file():
             if self.last.is_file():
                 raise RunFolderError(
@@ -85,7 +86,7 @@ class RunFolder:
 
     def clear(self) -> None:
         """Delete the files metarl wrote here (:data:`OWNED`), keeping the marker and anything
-        else; a missing folder is left missing.
+        else; a missing or empty folder is left as it is.
 
         Raises:
             RunFolderError: ``root`` is the working folder or one of its parents, or lacks the
@@ -99,6 +100,8 @@ class RunFolder:
             raise RunFolderError(
                 f"--overwrite refuses {self.root}: it is the current folder or one of its parents"
             )
+        if not any(self.root.iterdir()):
+            return
         if not self.marker.is_file():
             raise RunFolderError(
                 f"--overwrite refuses {self.root}: metarl did not create it (no {MARKER} file), "

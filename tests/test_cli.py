@@ -92,3 +92,139 @@ def test_envs_prints_the_family_table(capsys):
     assert main(["envs"]) == 0
     out = capsys.readouterr().out
     assert all(f"`{env_id}`" in out for env_id in registered_ids())
+
+
+def _one_line(err: str) -> str:
+    """The single line of stderr that is not the progress bar's."""
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line and "%|" not in line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("env=metarl/Foo-v0", "'metarl/Foo-v0' is not a metarl task family"),
+        ("env=CartPole-v1", "'CartPole-v1' is not a metarl task family (the sampler needs"),
+        ("env_kwargs={foo: 1}", "does not accept env_kwargs {'foo': 1}"),
+        ("seed=-1", "seed"),
+        ("gamma=[1", "gamma"),
+    ],
+)
+def test_config_and_env_errors_are_one_line_before_any_folder_exists(
+    tmp_path, capsys, override, says
+):
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, "--set", override, "--out", str(run)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("metarl train: error:") and says in line
+    assert not run.exists()
+
+
+def test_a_metaworld_id_without_the_extra_names_the_pip_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("metarl.envs.metaworld_available", lambda: False)
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, "--set", f"env={metaworld_ids()[0]}", "--out", str(run)]) == 2
+    assert "pip install 'metarl[metaworld]'" in _one_line(capsys.readouterr().err)
+    assert not run.exists()
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["train", "--debug", "--config", QUICK, "--set", "env=CartPole-v1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("metarl train: error:")
+
+
+def test_unusable_out_folders_are_one_line_errors(tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    for out, says in ((tmp_path / "file", "is an existing file"),
+                      (tmp_path / "file" / "run", "Not a directory")):
+        assert main(["train", "--config", QUICK, *TINY, "--out", str(out)]) == 2
+        assert says in _one_line(capsys.readouterr().err)
+    def read_only(self, *args, **kwargs):  # chmod does not stop root, so refuse as the OS would
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr("metarl.runfolder.Path.mkdir", read_only)
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(tmp_path / "ro" / "run")]) == 2
+    assert "Permission denied: " in _one_line(capsys.readouterr().err)
+
+
+def test_overwrite_refuses_the_working_folder_and_foreign_folders(tmp_path, capsys, monkeypatch):
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (tmp_path / "config.yaml").write_text("name: x")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--config", QUICK, *TINY, "--out", ".", "--overwrite"]) == 2
+    assert "current folder" in _one_line(capsys.readouterr().err)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "notes.txt").write_text("notes")
+    (tmp_path / "p" / "config.yaml").write_text("name: x")
+    assert main(["train", "--config", QUICK, *TINY, "--out", "p", "--overwrite"]) == 2
+    assert "did not create it" in _one_line(capsys.readouterr().err)
+    assert (tmp_path / "thesis.tex").is_file() and (tmp_path / "p" / "notes.txt").is_file()
+
+
+def test_a_run_without_a_checkpoint_points_to_overwrite(tmp_path, capsys, monkeypatch):
+    from metarl.agents import MetaLearner
+
+    def interrupted(self, tasks):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MetaLearner, "meta_step", interrupted)
+    run = str(tmp_path / "run")
+    assert main(["train", "--config", QUICK, *TINY, "--out", run]) == 130
+    assert f"--out {run} --overwrite" in _one_line(capsys.readouterr().err)
+    monkeypatch.undo()
+    assert main(["train", "--config", QUICK, *TINY, "--out", run]) == 2
+    assert "--overwrite" in _one_line(capsys.readouterr().err)
+    assert main(["train", "--resume", run]) == 2
+    assert "--overwrite" in _one_line(capsys.readouterr().err)
+    assert main(["train", "--config", QUICK, *TINY, "--out", run, "--overwrite"]) == 0
+
+
+def test_ctrl_c_names_the_last_checkpoint_and_the_resume_command(tmp_path, capsys, monkeypatch):
+    from metarl.agents import MetaLearner
+
+    original = MetaLearner.meta_step
+
+    def interrupted_at_two(self, tasks):
+        if self.iteration == 1:
+            raise KeyboardInterrupt
+        return original(self, tasks)
+
+    monkeypatch.setattr(MetaLearner, "meta_step", interrupted_at_two)
+    run = tmp_path / "run"
+    args = ["train", "--config", QUICK, *TINY, "--set", "checkpoint_every=1", "--out", str(run)]
+    assert main(args) == 130
+    line = _one_line(capsys.readouterr().err)
+    assert f"last checkpoint: {run / 'checkpoints' / 'last.pt'}" in line
+    assert f"metarl train --resume {run}" in line
+
+
+def test_disk_full_during_a_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
+    def disk_full(obj, file):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("metarl.checkpoint.torch.save", disk_full)
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "No space left on device" in line and "--overwrite" in line
+    assert not [p for p in (run / "checkpoints").iterdir()]  # no temp file left
+
+
+def test_evaluate_refuses_to_replace_an_evaluation_without_overwrite(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--seed", "-1"]) == 2
+    assert "seed must be" in _one_line(capsys.readouterr().err)
+    assert main(["evaluate", str(run), "--tasks", "2"]) == 0
+    first = (run / "eval" / "eval.json").read_text()
+    (run / "eval" / "notes.md").write_text("mine")
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--tasks", "3"]) == 2
+    assert "pass --overwrite" in _one_line(capsys.readouterr().err)
+    assert (run / "eval" / "eval.json").read_text() == first
+    assert main(["evaluate", str(run), "--tasks", "3", "--overwrite"]) == 0
+    assert "replaced the earlier evaluation's" in capsys.readouterr().out
+    assert len(json.loads((run / "eval" / "eval.json").read_text())["tasks"]) == 3
+    assert (run / "eval" / "notes.md").read_text() == "mine"
