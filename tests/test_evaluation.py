@@ -86,3 +86,34 @@ def test_success_rates_are_reported_overall_and_per_task_class(tmp_path):
     rows = list(csv.DictReader(paths["csv"].open()))
     assert rows[3]["group"] == "reach" and rows[3]["success"] == "0.5"
     assert {row["success"] for row in rows if row["agent"] == "oracle"} == {""}
+
+
+def test_comparison_agents_adapt_with_the_inner_loop_of_the_run(tmp_path, monkeypatch):
+    """Every agent the evaluation adapts by the inner loop gets the meta-learner's inner loop
+    settings, value baseline and weighting included (the ``random`` comparison once adapted with
+    the linear baseline under ``baseline: mlp``)."""
+    from metarl import evaluation
+    from metarl.agents import MLPValueBaseline
+    from metarl.config import TrainConfig
+    from metarl.training import train
+
+    config = TrainConfig(
+        env="metarl/Navigation2D-v0", env_kwargs={"max_episode_steps": 5}, iterations=1,
+        meta_batch_size=2, episodes_per_task=2, hidden_sizes=(4,), eval_tasks=2, eval_steps=1,
+        baseline="mlp", weighting="step", bootstrap_truncated=True, inner_lr=0.05,
+    )
+    train(config, tmp_path / "run", progress=False)
+    built = []
+
+    class RecordingInnerLoop(InnerLoop):
+        def __init__(self, policy, **kwargs):
+            super().__init__(policy, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(evaluation, "InnerLoop", RecordingInnerLoop)
+    evaluation.evaluate_run(tmp_path / "run", baselines=["random"])
+    assert len(built) == 1
+    (random_inner,) = built
+    assert isinstance(random_inner.baseline_factory(), MLPValueBaseline)
+    assert (random_inner.weighting, random_inner.bootstrap_truncated) == ("step", True)
+    assert random_inner.step_size == 0.05
