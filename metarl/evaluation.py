@@ -17,6 +17,7 @@ from torch import nn
 
 from metarl.agents.inner import InnerLoop
 from metarl.agents.policies import make_policy
+from metarl.config import inner_loop_kwargs
 from metarl.files import atomic_write, atomic_write_text, remove_stale_temps
 from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import EnumeratedTaskDistribution, Task
@@ -302,13 +303,7 @@ def evaluate_run(
         "meta-trained",
         adaptation_curves(learner.policy, learner.inner, sampler, tasks, steps, seed),
     )
-    inner_kwargs = {
-        "step_size": config.inner_lr,
-        "gamma": config.gamma,
-        "gae_lambda": config.gae_lambda,
-        "normalize_advantages": config.normalize_advantages,
-        "estimator": config.estimator,
-    }
+    inner_kwargs = inner_loop_kwargs(config, int(sampler.observation_space.shape[0]))
     for name in baselines:
         logger.info("evaluating baseline %s", name)
         curves = _baseline_curves(
