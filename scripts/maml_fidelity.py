@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from metarl.files import atomic_write_text
+
 DEFAULT_WINDOWS = "11-25,26-50,51-75,76-100,101-125,126-150"
 HELD_OUT = "held-out"
 
@@ -170,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         change = result["windows"][last] - result["windows"][args.stable_window]
         print(f"seed {seed}: window {last} minus window {args.stable_window} = {change:+.2f}")
     if args.json:
-        path = Path(args.json)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps({"config": args.config, "results": results}, indent=1))
-        os.replace(temporary, path)
+        atomic_write_text(args.json, json.dumps({"config": args.config, "results": results}, indent=1))
     return 0
 
 
