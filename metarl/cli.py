@@ -5,7 +5,7 @@ metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] 
              [--ray-address HOST:PORT]
 metarl train --resume DIR
 metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
-                [--baselines random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
+                [--comparisons random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
                 [--overwrite]
 metarl envs
 
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from metarl.config import ConfigError, load_config
-from metarl.runfolder import RunFolder, RunFolderError
+from metarl.runs.config import ConfigError, load_config
+from metarl.runs.folder import RunFolder, RunFolderError
 
 __all__ = ["main"]
 
@@ -51,7 +51,7 @@ def _run_name(env: str, outer: str, seed: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from metarl.training import resume, train
+    from metarl.runs.train import resume, train
 
     if args.resume:
         sampling = args.sampler or args.workers is not None or args.ray_address
@@ -87,7 +87,8 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from metarl.evaluation import evaluate_run, output_paths
+    from metarl.evaluation import output_paths
+    from metarl.runs.evaluate import evaluate_run
 
     folder = RunFolder(args.run).eval
     existing = [path for path in output_paths(folder).values() if path.exists()]
@@ -96,14 +97,14 @@ def _evaluate(args: argparse.Namespace) -> None:
             f"{folder} already holds an evaluation ({', '.join(p.name for p in existing)}); "
             "pass --overwrite to replace those files"
         )
-    baselines = [b for b in (args.baselines or "").split(",") if b]
+    comparisons = [name for name in (args.comparisons or "").split(",") if name]
     result = evaluate_run(
         args.run,
         args.split,
         args.tasks,
         args.steps,
         args.episodes,
-        baselines,
+        comparisons,
         args.seed,
         args.checkpoint,
     )
@@ -169,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--steps", type=int, help="adaptation steps (default: config eval_steps)")
     evaluate.add_argument("--episodes", type=int, help="episodes per step (default: config)")
     evaluate.add_argument(
-        "--baselines", help="comma-separated: random,pretrained,oracle,rl2,scratch"
+        "--comparisons", "--baselines", dest="comparisons",
+        help="comparison agents, comma-separated: random (a randomly initialised policy adapted "
+        "by the run's inner loop), pretrained, oracle, rl2, scratch",
     )
     evaluate.add_argument("--checkpoint", default="last", choices=["last", "best"])
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes")

@@ -295,10 +295,11 @@ def bench_ray_scaling(rounds: int) -> dict[str, Any]:
     try:
         import ray
 
-        from metarl.ray_sampling import RaySampler  # noqa: F401
+        from metarl.sampling.ray_sampler import RaySampler  # noqa: F401
     except ImportError:
         return {"skipped": "the Ray sampler needs the ray extra: pip install 'metarl[ray]'"}
-    from metarl.config import build_learner, load_config
+    from metarl.runs.build import build_learner
+    from metarl.runs.config import load_config
 
     base = load_config(RAY_BENCH_CONFIG)
     in_process = {**base.env_kwargs, "num_workers": 0}

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from metarl.cli import main
-from metarl.config import load_config
 from metarl.envs import metaworld_ids, registered_ids
+from metarl.runs.config import load_config
 
 CONFIGS = sorted(Path(__file__).parents[1].glob("configs/**/*.yaml"))
 QUICK = str(Path(__file__).parents[1] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
@@ -29,7 +29,7 @@ TINY = [
     "--set",
     "eval_steps=2",
     "--set",
-    "baseline_timesteps=256",
+    "comparison_timesteps=256",
 ]
 
 
@@ -144,7 +144,7 @@ def test_unusable_out_folders_are_one_line_errors(tmp_path, capsys, monkeypatch)
     def read_only(self, *args, **kwargs):  # chmod does not stop root, so refuse as the OS would
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr("metarl.runfolder.Path.mkdir", read_only)
+    monkeypatch.setattr("metarl.runs.folder.Path.mkdir", read_only)
     assert main(["train", "--config", QUICK, *TINY, "--out", str(tmp_path / "ro" / "run")]) == 2
     assert "Permission denied: " in _one_line(capsys.readouterr().err)
 

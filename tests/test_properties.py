@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metarl import Task
-from metarl.config import ConfigError, TrainConfig, load_config
 from metarl.envs import registered_ids
+from metarl.runs.config import ConfigError, TrainConfig, load_config
 
 PROPERTY = settings(
     max_examples=500,

@@ -10,9 +10,10 @@ import torch
 
 from metarl.checkpoint import CheckpointError
 from metarl.cli import main
-from metarl.config import TrainConfig
-from metarl.evaluation import evaluate_run
-from metarl.training import RunFolder, resume, train
+from metarl.runs.config import TrainConfig
+from metarl.runs.evaluate import evaluate_run
+from metarl.runs.folder import RunFolder
+from metarl.runs.train import resume, train
 
 TINY = TrainConfig(
     env_kwargs={"max_episode_steps": 5},
@@ -71,7 +72,7 @@ def test_a_crafted_checkpoint_runs_nothing_on_resume_or_evaluate(run, tmp_path, 
 
 
 def test_a_crafted_sb3_cache_runs_nothing(tmp_path):
-    from metarl.baselines import CacheError, train_pretrained
+    from metarl.comparisons import CacheError, train_pretrained
 
     kwargs = {"n_steps": 64, "batch_size": 64, "n_epochs": 1}
     nav = "metarl/Navigation2D-v0"

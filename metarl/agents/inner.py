@@ -14,8 +14,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from metarl.agents.baselines import Baseline, LinearFeatureBaseline
 from metarl.agents.returns import discounted_returns, gae
+from metarl.agents.value_functions import Baseline, LinearFeatureBaseline
 from metarl.sampling import BatchedPolicy, EpisodeBatch, Params
 
 __all__ = ["WEIGHTINGS", "InnerLoop", "per_task_mean", "step_weights"]

@@ -7,47 +7,31 @@ Meta-SGD (``InnerLoop(learn_step_size=True)``).
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.distributions import Distribution
 
 from metarl.agents.inner import InnerLoop
-from metarl.agents.optimization import hessian_vector_product, per_task_gauss_newton_product
-from metarl.agents.outer import MetaObjective, OuterLoop
-from metarl.agents.policies import check_policy_fits, kl_divergence
+from metarl.agents.meta_objective import (
+    KL_DIRECTIONS,
+    InnerStep,
+    KLDirection,
+    MetaObjectiveBuilder,
+)
+from metarl.agents.outer import OuterLoop
+from metarl.agents.policies import check_policy_fits
 from metarl.checkpoint import load_checkpoint, save_checkpoint
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task
 from metarl.validation import require_int
 
-__all__ = ["KL_DIRECTIONS", "MetaLearner", "post_update_kl"]
-
-KLDirection = Literal["new_old", "old_new"]
-KL_DIRECTIONS: tuple[str, ...] = ("new_old", "old_new")
-"""Direction of the post-update KL of the trust region: ``KL(new || old)`` (pytorch-maml-rl) or
-``KL(old || new)`` (Schulman et al. 2015, rllab); ``old`` is the sampling-time adapted policy."""
-
-
-
-def post_update_kl(
-    sampling: Distribution, current: Distribution, direction: KLDirection
-) -> torch.Tensor:
-    """Per-sample KL between the sampling-time and the current adapted policies:
-    ``KL(current || sampling)`` for ``"new_old"``, ``KL(sampling || current)`` for ``"old_new"``."""
-    if direction == "new_old":
-        return kl_divergence(current, sampling)
-    if direction == "old_new":
-        return kl_divergence(sampling, current)
-    raise ValueError(f"kl_direction must be one of {list(KL_DIRECTIONS)}, got {direction!r}")
-
+__all__ = ["MetaLearner"]
 
 @contextmanager
 def _timed(timing: dict[str, float], key: str) -> Iterator[None]:
@@ -145,7 +129,7 @@ class MetaLearner:
                 raise FloatingPointError(f"parameter {name!r} is not finite")
         num_tasks = len(tasks)
         timing: dict[str, float] = {}
-        train: list[tuple[EpisodeBatch, torch.Tensor, torch.Tensor]] = []
+        train: list[InnerStep] = []
         params: dict[str, torch.Tensor] = self._initial(num_tasks, requires_grad=False)
         for _ in range(self.num_inner_steps):
             with _timed(timing, "sampling"):
@@ -158,89 +142,11 @@ class MetaLearner:
                 params = self.inner.adapt(batch, params, advantages, sampling_log_probs)
         with _timed(timing, "sampling"):
             valid = self.sampler.sample(self.policy, tasks, params, seed=self._seed())
-        with _timed(timing, "inner"), torch.no_grad():
-            valid_advantages = self.inner.advantages(valid)
-            old_post_log_probs = self.inner.log_probs(params, valid)
-
-        @functools.cache
-        @torch.no_grad()
-        def sampling_policies(n: int) -> tuple[Distribution, Distribution]:
-            """The sampling-time post- and pre-update policies of the first ``n`` tasks, on
-            their episodes (computed once per iteration, not at every line-search step)."""
-            post, pre = valid.head(n), train[0][0].head(n)
-            old_post = self.policy.batched(
-                {k: p[:n] for k, p in params.items()}, post.per_task(post.observations)
+        with _timed(timing, "inner"):
+            objective = MetaObjectiveBuilder(
+                self.policy, self.inner, self.meta_parameters, train, valid, params,
+                self.first_order, self.kl_direction,
             )
-            return old_post, self.policy.batched(
-                self._initial(n, False), pre.per_task(pre.observations)
-            )
-
-        def adapt(start: Params, n: int) -> dict[str, torch.Tensor]:
-            """The first ``n`` tasks' inner steps from per-task ``start``, as differentiable as
-            the meta-gradient needs (first- or second-order)."""
-            cols = slice(0, n * self.sampler.episodes_per_task)
-            adapted = dict(start)
-            for batch, advantages, sampling_log_probs in train:
-                adapted = self.inner.update(
-                    adapted,
-                    batch.head(n),
-                    advantages[:, cols],
-                    not self.first_order,
-                    sampling_log_probs[:, cols],
-                )
-            return adapted
-
-        def post_kl_per_task(adapted: Params, n: int) -> tuple[torch.Tensor, Distribution]:
-            """Per-task KL between the sampling-time and the ``adapted`` policies (in
-            :attr:`kl_direction`) on the first ``n`` tasks' post-update episodes, and the adapted
-            policies there."""
-            post = valid.head(n)
-            new_post = self.policy.batched(adapted, post.per_task(post.observations))
-            kl = post_update_kl(sampling_policies(n)[0], new_post, self.kl_direction)
-            kl = post.time_major(kl)
-            return self.inner.task_mean(kl, post), new_post
-
-        def kl_hessian(
-            current: MetaObjective, first_tasks: int | None
-        ) -> Callable[[torch.Tensor], torch.Tensor]:
-            """``v -> H v`` of the mean post-update KL of the first tasks, at the sampling-time
-            parameters: Gauss-Newton (second derivatives only) where each task's inner-update
-            Jacobian is symmetric (one step, fixed step size), else double backward."""
-            n = current.num_tasks if first_tasks is None else min(first_tasks, current.num_tasks)
-            symmetric = self.num_inner_steps == 1 and not isinstance(
-                self.inner.step_sizes, nn.ParameterDict
-            )
-            if symmetric:
-                return per_task_gauss_newton_product(
-                    lambda start: adapt(start, n),
-                    lambda adapted: post_kl_per_task(adapted, n)[0].mean(),
-                    self._initial(n, requires_grad=False),
-                )
-            kl = current.post_kl if n == current.num_tasks else objective(n).post_kl
-            return hessian_vector_product(lambda: kl, self.meta_parameters)
-
-        def objective(first_tasks: int | None = None) -> MetaObjective:
-            """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""
-            n = num_tasks if first_tasks is None else first_tasks
-            cols = slice(0, n * self.sampler.episodes_per_task)
-            post = valid.head(n)
-            pre = train[0][0].head(n)
-            post_kl, new_post = post_kl_per_task(adapt(self._initial(n), n), n)
-            new_log_probs = post.time_major(new_post.log_prob(post.per_task(post.actions)))
-            new_pre = self.policy.batched(self._initial(n), pre.per_task(pre.observations))
-            pre_kl = self.inner.task_mean(
-                pre.time_major(kl_divergence(sampling_policies(n)[1], new_pre)), pre
-            )
-            current = MetaObjective(
-                log_ratio=new_log_probs - old_post_log_probs[:, cols],
-                advantages=valid_advantages[:, cols],
-                task_mean=lambda values: self.inner.task_mean(values, post),
-                post_kl_per_task=post_kl,
-                pre_kl=pre_kl.mean(),
-                kl_hessian=lambda first: kl_hessian(current, first),
-            )
-            return current
-
         with _timed(timing, "outer"):
             metrics = self.outer.step(self.meta_parameters, objective)
         pre_return = train[0][0].task_returns().mean().item()

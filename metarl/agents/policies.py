@@ -14,7 +14,7 @@ torch.Size([5])
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
 
 import gymnasium as gym
@@ -23,6 +23,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
 from torch.func import functional_call
 
+from metarl.sampling.batch import Params
 from metarl.validation import require_int
 
 __all__ = [
@@ -33,9 +34,6 @@ __all__ = [
     "kl_divergence",
     "make_policy",
 ]
-
-Params = Mapping[str, torch.Tensor]
-"""Parameter tensors by name, as in ``dict(module.named_parameters())``."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
 """Hidden-layer activations by (case-insensitive) name."""

@@ -14,14 +14,18 @@ from typing import Any
 
 import gymnasium as gym
 
-from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
+from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
+from metarl.envs.process_vector import ProcessVectorEnv
+from metarl.envs.task_env import TaskEnv
 from metarl.envs.wrappers import TaskObservation, TaskResampling
 
 __all__ = [
     "BatchDynamics",
     "FamilyInfo",
-    "MetaEnv",
-    "MetaVectorEnv",
+    "NumpyTaskEnv",
+    "NumpyTaskVectorEnv",
+    "ProcessVectorEnv",
+    "TaskEnv",
     "TaskObservation",
     "TaskResampling",
     "family_table",
@@ -269,7 +273,7 @@ def _describer_of(spec: gym.envs.registration.EnvSpec) -> Any:
     """An object with ``family``, ``varies``, ``reference`` and ``task_distribution``."""
     module, name = spec.entry_point.split(":")
     env_class = getattr(import_module(module), name)
-    if isinstance(env_class, type) and issubclass(env_class, MetaEnv):
+    if isinstance(env_class, type) and issubclass(env_class, NumpyTaskEnv):
         return env_class.dynamics_class(1, **spec.kwargs)
     if hasattr(env_class, "describer"):  # Meta-World: described without building its goals
         return env_class.describer(**spec.kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
+from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.tasks import TaskDistribution, Uniform
 from metarl.validation import require_int
 
@@ -49,7 +49,7 @@ class BanditDynamics(BatchDynamics):
         return np.zeros((self.num_envs, 1), dtype=np.float32)
 
 
-class BanditEnv(MetaEnv):
+class BanditEnv(NumpyTaskEnv):
     """A k-armed Bernoulli bandit whose arm success probabilities differ per task.
 
     ## Description
@@ -102,7 +102,7 @@ class BanditEnv(MetaEnv):
     dynamics_class = BanditDynamics
 
 
-class BanditVectorEnv(MetaVectorEnv):
+class BanditVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`BanditEnv`."""
 
     dynamics_class = BanditDynamics

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
+from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.tasks import TaskDistribution, Uniform
 
 __all__ = [
@@ -192,7 +192,7 @@ class MountainCarContinuousDynamics(BatchDynamics):
         return np.stack((self.position, self.velocity), axis=1).astype(np.float32)
 
 
-class CartPoleEnv(MetaEnv):
+class CartPoleEnv(NumpyTaskEnv):
     """CartPole (Gymnasium ``CartPole-v1``) whose physical constants differ per task.
 
     ## Description
@@ -252,13 +252,13 @@ class CartPoleEnv(MetaEnv):
     dynamics_class = CartPoleDynamics
 
 
-class CartPoleVectorEnv(MetaVectorEnv):
+class CartPoleVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`CartPoleEnv`."""
 
     dynamics_class = CartPoleDynamics
 
 
-class PendulumEnv(MetaEnv):
+class PendulumEnv(NumpyTaskEnv):
     """Pendulum swing-up (Gymnasium ``Pendulum-v1``) whose gravity, mass and length differ per task.
 
     ## Description
@@ -306,13 +306,13 @@ class PendulumEnv(MetaEnv):
     dynamics_class = PendulumDynamics
 
 
-class PendulumVectorEnv(MetaVectorEnv):
+class PendulumVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`PendulumEnv`."""
 
     dynamics_class = PendulumDynamics
 
 
-class MountainCarContinuousEnv(MetaEnv):
+class MountainCarContinuousEnv(NumpyTaskEnv):
     """Continuous mountain car (Gymnasium ``MountainCarContinuous-v0``) with task-varying power and gravity.
 
     ## Description
@@ -359,7 +359,7 @@ class MountainCarContinuousEnv(MetaEnv):
     dynamics_class = MountainCarContinuousDynamics
 
 
-class MountainCarContinuousVectorEnv(MetaVectorEnv):
+class MountainCarContinuousVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`MountainCarContinuousEnv`."""
 
     dynamics_class = MountainCarContinuousDynamics

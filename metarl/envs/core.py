@@ -1,8 +1,9 @@
 """The shared mechanism behind every cheap family: batched dynamics, a single env and a vector env.
 
 A family implements :class:`BatchDynamics` once, in array operations over a leading sub-env axis.
-:class:`MetaEnv` runs it with one sub-env as a plain ``gymnasium.Env``; :class:`MetaVectorEnv` runs it
-with ``num_envs`` sub-envs, each holding its own task, as a native ``gymnasium.vector.VectorEnv``.
+:class:`NumpyTaskEnv` runs it with one sub-env as a plain ``gymnasium.Env``;
+:class:`NumpyTaskVectorEnv` runs it with ``num_envs`` sub-envs, each holding its own task, as a
+native ``gymnasium.vector.VectorEnv``.
 Because both run the same code on the same per-sub-env random streams, a vector env seeded with
 ``seed`` reproduces single envs seeded with ``seed, seed + 1, ...`` exactly.
 """
@@ -24,8 +25,8 @@ from metarl.validation import require_int, short_repr
 
 __all__ = [
     "BatchDynamics",
-    "MetaEnv",
-    "MetaVectorEnv",
+    "NumpyTaskEnv",
+    "NumpyTaskVectorEnv",
     "check_actions",
     "check_options",
     "check_tasks",
@@ -159,7 +160,7 @@ def check_tasks(
     return tuple(distribution.validate(t) for t in tasks)
 
 
-class MetaEnv(gym.Env):
+class NumpyTaskEnv(gym.Env):
     """A single environment of a family: one sub-env of its :class:`BatchDynamics`.
 
     The current task is ``env.unwrapped.task``; ``reset(options={"task": task})`` or ``set_task``
@@ -211,7 +212,7 @@ class MetaEnv(gym.Env):
         return obs, float(reward[0]), bool(terminated[0]), False, {"task_id": self._task.id}
 
 
-class MetaVectorEnv(VectorEnv):
+class NumpyTaskVectorEnv(VectorEnv):
     """A native vector env of a family: every sub-env holds its own task, all step in one array op.
 
     Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env) or :meth:`set_tasks`.

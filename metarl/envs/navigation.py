@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
+from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.tasks import TaskDistribution, Uniform
 
 __all__ = ["Navigation2DEnv", "Navigation2DVectorEnv"]
@@ -65,7 +65,7 @@ class Navigation2DDynamics(BatchDynamics):
         return self.position.astype(np.float32)
 
 
-class Navigation2DEnv(MetaEnv):
+class Navigation2DEnv(NumpyTaskEnv):
     """A point robot moves in the plane towards a goal that differs per task.
 
     ## Description
@@ -122,7 +122,7 @@ class Navigation2DEnv(MetaEnv):
     dynamics_class = Navigation2DDynamics
 
 
-class Navigation2DVectorEnv(MetaVectorEnv):
+class Navigation2DVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`Navigation2DEnv`."""
 
     dynamics_class = Navigation2DDynamics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from metarl.envs.core import BatchDynamics, MetaEnv, MetaVectorEnv
+from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.tasks import Dirichlet, Normal, TaskDistribution
 from metarl.validation import require_int
 
@@ -63,7 +63,7 @@ class TabularMDPDynamics(BatchDynamics):
         return obs
 
 
-class TabularMDPEnv(MetaEnv):
+class TabularMDPEnv(NumpyTaskEnv):
     """A random tabular MDP whose transitions and reward means differ per task.
 
     ## Description
@@ -111,7 +111,7 @@ class TabularMDPEnv(MetaEnv):
     dynamics_class = TabularMDPDynamics
 
 
-class TabularMDPVectorEnv(MetaVectorEnv):
+class TabularMDPVectorEnv(NumpyTaskVectorEnv):
     """Native vector version of :class:`TabularMDPEnv`."""
 
     dynamics_class = TabularMDPDynamics

@@ -8,7 +8,7 @@ import torch
 
 from metarl.agents import GaussianMLPPolicy, InnerLoop
 from metarl.agents.inner import per_task_mean, step_weights
-from metarl.agents.maml import post_update_kl
+from metarl.agents.meta_objective import post_update_kl
 from metarl.sampling import EpisodeBatch, stack_params
 
 LENGTHS = [3, 1, 2, 4]  # task 0: episodes of 3 and 1 steps; task 1: of 2 and 4 steps

@@ -191,7 +191,7 @@ def test_train_and_evaluate_report_success_per_held_out_class(tmp_path):
 
     run = tmp_path / "ml10"
     tiny = ["iterations=1", "meta_batch_size=2", "episodes_per_task=2", "eval_tasks=10"]
-    tiny += ["eval_steps=1", "env_kwargs={max_episode_steps: 20}", "baseline_timesteps=256"]
+    tiny += ["eval_steps=1", "env_kwargs={max_episode_steps: 20}", "comparison_timesteps=256"]
     overrides = [arg for value in tiny for arg in ("--set", value)]
     config = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "metaworld-ml10.yaml")
     assert main(["train", "--config", config, *overrides, "--out", str(run)]) == 0

@@ -17,7 +17,7 @@ from metarl.envs.mujoco import (
     LocomotionEnv,
     ModelField,
     ModelParams,
-    MujocoMetaEnv,
+    MujocoTaskEnv,
     register_family,
 )
 from metarl.envs.mujoco.locomotion import Heading
@@ -62,7 +62,7 @@ def test_the_docs_example_vector_env_equals_single_envs(docs_example):
 
 
 def test_shared_log_scale_and_names_of_dof_rows():
-    class Cheetah(MujocoMetaEnv, HalfCheetahEnv):
+    class Cheetah(MujocoTaskEnv, HalfCheetahEnv):
         family = "Cheetah"
         model_fields = (
             ModelField(
@@ -126,10 +126,10 @@ def test_unknown_fields_and_bad_specs_raise_clear_errors():
 
 
 def test_bad_family_classes_raise_clear_errors():
-    class NoFamily(MujocoMetaEnv, HopperEnv):
+    class NoFamily(MujocoTaskEnv, HopperEnv):
         model_fields = (ModelField("body_mass", 0.5, 2.0),)
 
-    class NoParameters(MujocoMetaEnv, HopperEnv):
+    class NoParameters(MujocoTaskEnv, HopperEnv):
         family = "Nothing"
 
     class PlanarHeading(LocomotionEnv, HalfCheetahEnv):
@@ -142,5 +142,5 @@ def test_bad_family_classes_raise_clear_errors():
         NoParameters()
     with pytest.raises(TypeError, match=r"Heading needs a robot that moves in \(x, y\)"):
         PlanarHeading()
-    with pytest.raises(TypeError, match="MujocoMetaEnv subclass"):
+    with pytest.raises(TypeError, match="MujocoTaskEnv subclass"):
         register_family("test/Nope-v0", HopperEnv)

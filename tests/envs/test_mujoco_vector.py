@@ -148,10 +148,10 @@ class _CheetahWithExtra(HalfCheetahVelEnv):
 
 
 def test_workers_that_fail_at_start_send_their_exception_to_the_parent():
-    from metarl.envs.mujoco.vector import MujocoVectorEnv, WorkerError
+    from metarl.envs.process_vector import ProcessVectorEnv, WorkerError
 
     with pytest.raises(WorkerError, match=r"worker 0 .* failed with ImportError: No module") as info:
-        MujocoVectorEnv(2, env_class=_CheetahWithExtra, num_workers=2, extra=_Unpicklable())
+        ProcessVectorEnv(2, env_class=_CheetahWithExtra, num_workers=2, extra=_Unpicklable())
     assert info.value.exc_type == "ImportError"
     assert info.value.exc_message == "No module named 'lab_only'"
     assert "in _rebuild_only_in" in info.value.worker_traceback

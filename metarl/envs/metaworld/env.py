@@ -14,7 +14,7 @@ from metaworld.sawyer_xyz_env import SawyerXYZEnv
 from metarl.envs.core import check_options
 from metarl.envs.metaworld.benchmarks import benchmark_tasks, task_distribution, task_parameters
 from metarl.envs.mujoco.env import step_each
-from metarl.envs.mujoco.vector import MujocoVectorEnv
+from metarl.envs.process_vector import ProcessVectorEnv
 from metarl.tasks import Index, Task, TaskDistribution
 
 __all__ = ["MetaWorldEnv", "MetaWorldVectorEnv"]
@@ -135,7 +135,7 @@ class MetaWorldEnv(gym.Env):
     def step_many(
         cls, envs: Sequence[MetaWorldEnv], actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Step ``envs`` one by one (see ``MujocoMetaEnv.step_many``)."""
+        """Step ``envs`` one by one (see ``MujocoTaskEnv.step_many``)."""
         return step_each(envs, actions, cls.info_keys)
 
     def _release(self) -> None:
@@ -154,10 +154,10 @@ class _Description:
         self.task_distribution = TaskDistribution(family, parameters)
 
 
-class MetaWorldVectorEnv(MujocoVectorEnv):
+class MetaWorldVectorEnv(ProcessVectorEnv):
     """Vector env of a Meta-World benchmark: one task per sub-env, on worker processes.
 
-    As :class:`~metarl.envs.mujoco.MujocoVectorEnv` (``NEXT_STEP`` autoreset, ``seed + i`` per
+    As :class:`~metarl.envs.process_vector.ProcessVectorEnv` (``NEXT_STEP`` autoreset, ``seed + i`` per
     sub-env); ``info["success"]`` holds every sub-env's success flag of the step. Arguments as
     there, plus ``benchmark``; ``max_episode_steps`` may not exceed 500.
     """

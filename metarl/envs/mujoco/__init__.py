@@ -5,9 +5,9 @@
 - :mod:`~metarl.envs.mujoco.rand_params`: dynamics-varying bodies (HalfCheetah, Hopper, Walker2d,
   Ant RandParams).
 - :mod:`~metarl.envs.mujoco.model_params`: any MuJoCo env as a family, by declaring which model
-  fields vary (:class:`ModelField`, :class:`MujocoMetaEnv`, :func:`register_family`).
-- :mod:`~metarl.envs.mujoco.vector`: :class:`MujocoVectorEnv`, one task per sub-env on worker
-  processes.
+  fields vary (:class:`ModelField`, :class:`MujocoTaskEnv`, :func:`register_family`).
+- Their vector envs: :class:`~metarl.envs.process_vector.ProcessVectorEnv` (one task per sub-env on
+  worker processes), one subclass per family.
 
 The ``metarl/...`` ids of these families are registered whenever ``metarl`` is imported;
 making one without MuJoCo installed raises ``DependencyNotInstalled`` naming the extra.
@@ -22,16 +22,14 @@ except ImportError as err:
         "metarl's MuJoCo families need MuJoCo: pip install 'metarl[mujoco]'"
     ) from err
 
-from metarl.envs.mujoco.env import MujocoMetaEnv, register_family
+from metarl.envs.mujoco.env import MujocoTaskEnv, register_family
 from metarl.envs.mujoco.locomotion import LocomotionEnv
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
-from metarl.envs.mujoco.vector import MujocoVectorEnv
 
 __all__ = [
     "LocomotionEnv",
     "ModelField",
     "ModelParams",
-    "MujocoMetaEnv",
-    "MujocoVectorEnv",
+    "MujocoTaskEnv",
     "register_family",
 ]

@@ -1,4 +1,4 @@
-"""The task API on Gymnasium MuJoCo envs: :class:`MujocoMetaEnv`, and :func:`register_family`."""
+"""The task API on Gymnasium MuJoCo envs: :class:`MujocoTaskEnv`, and :func:`register_family`."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from metarl.envs.core import check_options
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
 from metarl.tasks import Parameter, Task, TaskDistribution
 
-__all__ = ["MujocoMetaEnv", "register_family", "step_each"]
+__all__ = ["MujocoTaskEnv", "register_family", "step_each"]
 
 
-class MujocoMetaEnv:
-    """Mixin that makes a Gymnasium ``MujocoEnv`` a metarl family: ``class X(MujocoMetaEnv, AntEnv)``.
+class MujocoTaskEnv:
+    """Mixin that makes a Gymnasium ``MujocoEnv`` a metarl family: ``class X(MujocoTaskEnv, AntEnv)``.
 
     Subclasses set ``family`` and declare their task parameters: ``model_fields`` (compiled-model
     fields that vary, see :mod:`metarl.envs.mujoco.model_params`) and/or :meth:`task_parameters`.
@@ -106,7 +106,7 @@ class MujocoMetaEnv:
 
     @classmethod
     def step_many(
-        cls, envs: Sequence[MujocoMetaEnv], actions: np.ndarray
+        cls, envs: Sequence[MujocoTaskEnv], actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step ``envs`` (instances of this class) with one action each.
 
@@ -121,7 +121,7 @@ class MujocoMetaEnv:
 def step_each(
     envs: Sequence[gym.Env], actions: np.ndarray, info_keys: Sequence[str] = ()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Step single envs one by one; the ``step_many`` result (see :meth:`MujocoMetaEnv.step_many`)."""
+    """Step single envs one by one; the ``step_many`` result (see :meth:`MujocoTaskEnv.step_many`)."""
     results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
     obs = np.stack([r[0] for r in results])
     reward = np.array([r[1] for r in results], dtype=np.float64)
@@ -131,22 +131,22 @@ def step_each(
 
 
 def register_family(
-    env_id: str, env_class: type[MujocoMetaEnv], max_episode_steps: int | None = None, **kwargs: Any
+    env_id: str, env_class: type[MujocoTaskEnv], max_episode_steps: int | None = None, **kwargs: Any
 ) -> None:
-    """Register ``env_class`` as ``env_id``, with :class:`MujocoVectorEnv` as its vector env.
+    """Register ``env_class`` as ``env_id``, with :class:`ProcessVectorEnv` as its vector env.
 
     ``max_episode_steps`` defaults to the class's ``horizon``; ``kwargs`` go to the constructor.
     """
-    from metarl.envs.mujoco.vector import MujocoVectorEnv
+    from metarl.envs.process_vector import ProcessVectorEnv
 
-    if not (isinstance(env_class, type) and issubclass(env_class, MujocoMetaEnv)):
-        raise TypeError(f"env_class must be a MujocoMetaEnv subclass, got {env_class!r}")
+    if not (isinstance(env_class, type) and issubclass(env_class, MujocoTaskEnv)):
+        raise TypeError(f"env_class must be a MujocoTaskEnv subclass, got {env_class!r}")
     if env_id in gym.registry and gym.registry[env_id].entry_point is env_class:
         return  # the module was imported again (e.g. by a worker process)
     gym.register(
         id=env_id,
         entry_point=env_class,
-        vector_entry_point=partial(MujocoVectorEnv, env_class=env_class),
+        vector_entry_point=partial(ProcessVectorEnv, env_class=env_class),
         max_episode_steps=max_episode_steps or env_class.horizon,
         kwargs=kwargs,
     )

@@ -13,7 +13,7 @@ from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
 from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv
 
 from metarl.envs.mujoco.locomotion import Direction, Goal, Heading, LocomotionEnv, TargetVelocity
-from metarl.envs.mujoco.vector import MujocoVectorEnv
+from metarl.envs.process_vector import vector_env_class
 from metarl.tasks import Choice, Disk, Uniform
 
 __all__ = [
@@ -196,43 +196,10 @@ class HumanoidDirEnv(LocomotionEnv, HumanoidEnv):
     objective = _angle()
 
 
-class HalfCheetahVelVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`HalfCheetahVelEnv`."""
-
-    env_class = HalfCheetahVelEnv
-
-
-class HalfCheetahDirVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`HalfCheetahDirEnv`."""
-
-    env_class = HalfCheetahDirEnv
-
-
-class AntVelVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`AntVelEnv`."""
-
-    env_class = AntVelEnv
-
-
-class AntDirVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`AntDirEnv`."""
-
-    env_class = AntDirEnv
-
-
-class AntDir2DVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`AntDir2DEnv`."""
-
-    env_class = AntDir2DEnv
-
-
-class AntGoalVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`AntGoalEnv`."""
-
-    env_class = AntGoalEnv
-
-
-class HumanoidDirVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`HumanoidDirEnv`."""
-
-    env_class = HumanoidDirEnv
+HalfCheetahVelVectorEnv = vector_env_class(HalfCheetahVelEnv)
+HalfCheetahDirVectorEnv = vector_env_class(HalfCheetahDirEnv)
+AntVelVectorEnv = vector_env_class(AntVelEnv)
+AntDirVectorEnv = vector_env_class(AntDirEnv)
+AntDir2DVectorEnv = vector_env_class(AntDir2DEnv)
+AntGoalVectorEnv = vector_env_class(AntGoalEnv)
+HumanoidDirVectorEnv = vector_env_class(HumanoidDirEnv)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, NamedTuple
 import mujoco
 import numpy as np
 
-from metarl.envs.mujoco.env import MujocoMetaEnv
+from metarl.envs.mujoco.env import MujocoTaskEnv
 from metarl.envs.mujoco.robots import Robot, gymnasium_defaults, robot_for
 from metarl.tasks import Parameter, Task
 
@@ -159,7 +159,7 @@ def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
     return StepBatch(robot.observe(state), rewards, terminated, parts)
 
 
-class LocomotionEnv(MujocoMetaEnv):
+class LocomotionEnv(MujocoTaskEnv):
     """Base of the batched locomotion families: ``class X(LocomotionEnv, HalfCheetahEnv)``.
 
     Subclasses set ``family``, ``varies``, ``reference``, ``objective`` (default :class:`Forward`),
@@ -219,7 +219,7 @@ class LocomotionEnv(MujocoMetaEnv):
 
     @classmethod
     def step_many(
-        cls, envs: Sequence[MujocoMetaEnv], actions: np.ndarray
+        cls, envs: Sequence[MujocoTaskEnv], actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         out = step_batch(envs, actions)
         return out.observations, out.rewards, out.terminated, np.zeros((len(envs), 0))

@@ -15,9 +15,9 @@ Make your own MuJoCo family in 10 lines (any Gymnasium MuJoCo env, including you
     # my_families.py
     import gymnasium as gym
     from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
-    from metarl.envs.mujoco import ModelField, MujocoMetaEnv, register_family
+    from metarl.envs.mujoco import ModelField, MujocoTaskEnv, register_family
 
-    class SlipperyHopperEnv(MujocoMetaEnv, HopperEnv):
+    class SlipperyHopperEnv(MujocoTaskEnv, HopperEnv):
         '''Hopper whose foot friction and torso mass vary per task.'''
         family = "SlipperyHopper"
         model_fields = (
@@ -36,7 +36,7 @@ validates and splits these tasks like any family's, and ``env.reset(options={"ta
 ``t`` into ``env.unwrapped.model``. The class must be importable (defined at module level) for the
 vector env's worker processes, which step it with its own ``step``; for Gymnasium's HalfCheetah,
 Hopper, Walker2d, Ant and Humanoid, base it on :class:`~metarl.envs.mujoco.LocomotionEnv` instead
-of ``MujocoMetaEnv`` to get the batched stepping (and the reward objectives) of metarl's families.
+of ``MujocoTaskEnv`` to get the batched stepping (and the reward objectives) of metarl's families.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
 from metarl.envs.mujoco.locomotion import LocomotionEnv
 from metarl.envs.mujoco.model_params import ModelField
-from metarl.envs.mujoco.vector import MujocoVectorEnv
+from metarl.envs.process_vector import vector_env_class
 
 __all__ = [
     "RAND_PARAMS",
@@ -121,25 +121,7 @@ class AntRandParamsEnv(LocomotionEnv, AntEnv):
     model_fields = RAND_PARAMS
 
 
-class HalfCheetahRandParamsVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`HalfCheetahRandParamsEnv`."""
-
-    env_class = HalfCheetahRandParamsEnv
-
-
-class HopperRandParamsVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`HopperRandParamsEnv`."""
-
-    env_class = HopperRandParamsEnv
-
-
-class Walker2dRandParamsVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`Walker2dRandParamsEnv`."""
-
-    env_class = Walker2dRandParamsEnv
-
-
-class AntRandParamsVectorEnv(MujocoVectorEnv):
-    """Multi-process vector version of :class:`AntRandParamsEnv`."""
-
-    env_class = AntRandParamsEnv
+HalfCheetahRandParamsVectorEnv = vector_env_class(HalfCheetahRandParamsEnv)
+HopperRandParamsVectorEnv = vector_env_class(HopperRandParamsEnv)
+Walker2dRandParamsVectorEnv = vector_env_class(Walker2dRandParamsEnv)
+AntRandParamsVectorEnv = vector_env_class(AntRandParamsEnv)

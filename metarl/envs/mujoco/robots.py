@@ -340,5 +340,5 @@ def robot_for(env_class: type) -> type[Robot]:
     names = [r.gymnasium_class.__name__ for r in ROBOTS]
     raise TypeError(
         f"{env_class.__name__} derives from none of Gymnasium's {names}; a batched locomotion "
-        "env needs one of them (use MujocoMetaEnv for any other MujocoEnv)"
+        "env needs one of them (use MujocoTaskEnv for any other MujocoEnv)"
     )

@@ -1,6 +1,8 @@
-"""A multi-process vector env for MuJoCo families: one task per sub-env, batched stepping.
+"""The generic multi-process vector env of task envs: one task per sub-env, batched stepping.
 
-:class:`MujocoVectorEnv` splits its sub-envs into contiguous slices, one per worker process.
+Simulator families (MuJoCo, Meta-World) use it; the cheap numpy families have native vector envs.
+
+:class:`ProcessVectorEnv` splits its sub-envs into contiguous slices, one per worker process.
 Each worker owns real single envs of the family (so resets, seeding and task switching are the
 single env's own code) and steps its whole slice with the family's ``step_many``: for the
 batched locomotion families, raw ``mujoco.mj_step`` calls and one numpy computation of
@@ -27,43 +29,23 @@ import signal
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from metarl.envs.core import check_options, check_tasks, sub_env_seeds
+from metarl.envs.task_env import TaskEnv
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["MujocoVectorEnv", "TaskEnv", "WorkerError", "default_start_method"]
+__all__ = ["ProcessVectorEnv", "WorkerError", "default_start_method", "vector_env_class"]
 
 _BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated", "infos")
 _LIVENESS_SECONDS = 0.05  # how often a waiting parent checks that a worker is alive
 _STARTUP_SECONDS = 120.0  # least time given to start the workers and build their envs
 _yield = getattr(os, "sched_yield", lambda: time.sleep(0))
-
-
-class TaskEnv(Protocol):
-    """What :class:`MujocoVectorEnv` needs of a single-env class (``MujocoMetaEnv``, ``MetaWorldEnv``)."""
-
-    horizon: ClassVar[int]
-    info_keys: ClassVar[tuple[str, ...]]
-    task_distribution: TaskDistribution
-    observation_space: Any
-    action_space: Any
-
-    def set_task(self, task: Task) -> None: ...
-
-    def reset(self, *, seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]: ...
-
-    def close(self) -> None: ...
-
-    @classmethod
-    def step_many(
-        cls, envs: Sequence[Any], actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 class WorkerError(RuntimeError):
@@ -254,14 +236,15 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
-class MujocoVectorEnv(VectorEnv):
-    """Vector env of a MuJoCo family whose sub-envs each hold their own task, on worker processes.
+class ProcessVectorEnv(VectorEnv):
+    """Vector env of a task-env family whose sub-envs each hold their own task, on worker processes.
 
     Args:
         num_envs: number of sub-envs.
         max_episode_steps: episode length; the family's ``horizon`` by default.
         tasks: initial task of each sub-env (default task otherwise).
-        env_class: the single env class (a :class:`TaskEnv`, e.g. a ``MujocoMetaEnv``);
+        env_class: the single env class (a :class:`~metarl.envs.task_env.TaskEnv` with ``step_many``,
+            ``info_keys`` and ``horizon``, e.g. a ``MujocoTaskEnv`` or ``MetaWorldEnv``);
             subclasses set it as a class attribute instead. Its ``info_keys`` entries of every
             step come back in ``info[key]`` (one float per sub-env).
         num_workers: worker processes; ``0`` steps in this process. Default: ``0`` for one
@@ -307,7 +290,7 @@ class MujocoVectorEnv(VectorEnv):
         ):
             raise TypeError(
                 "env_class must be a single-env class with the task API, `step_many`, `info_keys` "
-                f"and `horizon` (a MujocoMetaEnv or MetaWorldEnv subclass), got {env_class!r}"
+                f"and `horizon` (a MujocoTaskEnv or MetaWorldEnv subclass), got {env_class!r}"
             )
         self.env_class = env_class
         self.num_envs = require_int("num_envs", num_envs)
@@ -518,3 +501,19 @@ class MujocoVectorEnv(VectorEnv):
             b["truncated"].copy(),
             info,
         )
+
+
+def vector_env_class(env_class: type[TaskEnv]) -> type[ProcessVectorEnv]:
+    """The :class:`ProcessVectorEnv` subclass of ``env_class``: ``<Family>VectorEnv``, which a
+    registered id names as its ``vector_entry_point`` (so ``env_class`` is a class attribute)."""
+    name = env_class.__name__.removesuffix("Env") + "VectorEnv"
+    return type(
+        name,
+        (ProcessVectorEnv,),
+        {
+            "env_class": env_class,
+            "__module__": env_class.__module__,
+            "__qualname__": name,
+            "__doc__": f"Multi-process vector version of :class:`{env_class.__name__}`.",
+        },
+    )

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ import yaml
 
 from metarl.validation import require_finite, require_seed, short_repr
 
-__all__ = ["ConfigError", "TrainConfig", "build_learner", "inner_loop_kwargs", "load_config"]
+__all__ = ["ConfigError", "TrainConfig", "load_config"]
 
 Outer = Literal["trpo", "ppo", "promp"]
 Estimator = Literal["reinforce", "lvc"]
-BaselineKind = Literal["linear", "mlp"]
+ValueFunctionKind = Literal["linear", "mlp"]
 SamplerKind = Literal["local", "ray"]
 Weighting = Literal["episode", "step"]
 KLDirection = Literal["new_old", "old_new"]
@@ -66,14 +65,15 @@ class TrainConfig:
     """GAE lambda (1: Monte-Carlo returns minus baseline)."""
     normalize_advantages: bool = True
     """Standardise advantages per task."""
-    baseline: BaselineKind = "linear"
-    """Value baseline: ``linear`` features (Duan et al. 2016) or an ``mlp``."""
+    value_function: ValueFunctionKind = "linear"
+    """Value function of the advantages' baseline: ``linear`` features (Duan et al. 2016) or an
+    ``mlp``."""
     weighting: Weighting = "episode"
     """How each task's steps are averaged in the losses, KLs and advantage statistics:
     ``episode`` (per episode, then over episodes: pytorch-maml-rl) or ``step`` (over all valid
     steps: rllab, the MAML authors' code). They differ when episodes end early."""
     bootstrap_truncated: bool = False
-    """Bootstrap episodes cut by the time limit with the baseline's value of their final
+    """Bootstrap episodes cut by the time limit with the value function's value of their final
     observation; false: the time limit ends the task (rllab, pytorch-maml-rl)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Policy hidden layer sizes."""
@@ -113,8 +113,8 @@ class TrainConfig:
     """Held-out tasks in the evaluation."""
     eval_steps: int = 3
     """Adaptation steps in the evaluation (returns after 0..eval_steps)."""
-    baseline_timesteps: int = 100_000
-    """Env steps of each SB3 baseline (pretrained, oracle, rl2) in the evaluation."""
+    comparison_timesteps: int = 100_000
+    """Env steps of each SB3-trained comparison agent (pretrained, oracle, rl2) in the evaluation."""
     sampler: SamplerKind = "local"
     """Episode sampler: ``local`` (vector envs in this process) or ``ray`` (Ray actors; the same
     episodes for the same seed; needs ``pip install 'metarl[ray]'``)."""
@@ -130,7 +130,7 @@ class TrainConfig:
         positive_ints = (
             "iterations", "meta_batch_size", "episodes_per_task", "num_inner_steps",
             "cg_iterations", "line_search_steps", "outer_epochs", "checkpoint_every",
-            "eval_tasks", "baseline_timesteps", "workers",
+            "eval_tasks", "comparison_timesteps", "workers",
         )
         for name in positive_ints:
             if getattr(self, name) < 1:
@@ -169,6 +169,7 @@ class TrainConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(f"a config must be a mapping of keys to values, got {data!r}")
         allowed = [f.name for f in dataclasses.fields(cls)]
+        data = _renamed_keys(data)
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise ConfigError(f"unknown config key(s) {unknown}; allowed: {allowed}")
@@ -198,6 +199,22 @@ class TrainConfig:
                     f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
                 ) from None
         return TrainConfig.from_dict(data)
+
+
+RENAMED_KEYS = {"baseline": "value_function", "baseline_timesteps": "comparison_timesteps"}
+"""Old config key -> its current name; configs of older runs are read with the new names."""
+
+
+def _renamed_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the old keys of :data:`RENAMED_KEYS` under their new names."""
+    renamed = {RENAMED_KEYS.get(key, key): value for key, value in data.items()}
+    both = sorted(old for old, new in RENAMED_KEYS.items() if old in data and new in data)
+    if both:
+        raise ConfigError(
+            f"config key(s) {both} were renamed to {[RENAMED_KEYS[k] for k in both]}; "
+            "give only the new name"
+        )
+    return renamed
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
@@ -236,74 +253,3 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> TrainConfig:
         return TrainConfig.from_dict(data).with_overrides(overrides)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
-
-
-def inner_loop_kwargs(config: TrainConfig, obs_dim: int) -> dict[str, Any]:
-    """Keyword arguments of :class:`~metarl.agents.InnerLoop` (all but the policy) for
-    ``config``: the one place that maps config keys to the inner loop, so that the meta-learner
-    and every agent adapted by the inner loop in the evaluation adapt the same way."""
-    from metarl.agents import LinearFeatureBaseline, MLPValueBaseline
-
-    return {
-        "step_size": config.inner_lr,
-        "learn_step_size": config.learn_inner_lr,
-        "gamma": config.gamma,
-        "gae_lambda": config.gae_lambda,
-        "normalize_advantages": config.normalize_advantages,
-        "estimator": config.estimator,
-        "baseline_factory": (
-            LinearFeatureBaseline
-            if config.baseline == "linear"
-            else functools.partial(MLPValueBaseline, obs_dim)
-        ),
-        "weighting": config.weighting,
-        "bootstrap_truncated": config.bootstrap_truncated,
-    }
-
-
-def build_learner(config: TrainConfig):  # -> MetaLearner (imported lazily: torch is heavy)
-    """Construct the sampler, policy, inner and outer loops and the meta-learner of ``config``."""
-    import torch
-
-    from metarl.agents import (
-        PPO,
-        TRPO,
-        InnerLoop,
-        MetaLearner,
-        ProMP,
-        make_policy,
-    )
-    from metarl.sampling import MultiTaskSampler
-
-    torch.manual_seed(config.seed)
-    if config.sampler == "ray":
-        try:
-            from metarl.ray_sampling import RaySampler
-        except ImportError as err:
-            raise ConfigError(f"sampler 'ray': {err}") from None
-        sampler: MultiTaskSampler = RaySampler(
-            config.env, config.episodes_per_task, config.env_kwargs, workers=config.workers,
-            address=config.ray_address,
-        )
-    else:
-        sampler = MultiTaskSampler(config.env, config.episodes_per_task, config.env_kwargs)
-    policy = make_policy(
-        sampler.observation_space, sampler.action_space, config.hidden_sizes, config.activation
-    )
-    inner = InnerLoop(policy, **inner_loop_kwargs(config, int(sampler.observation_space.shape[0])))
-    if config.outer == "trpo":
-        outer = TRPO(
-            config.max_kl, config.cg_iterations, config.cg_damping, config.line_search_steps,
-            config.backtrack_ratio, curvature_tasks=config.curvature_tasks,
-        )
-    elif config.outer == "ppo":
-        outer = PPO(config.outer_lr, config.clip, config.outer_epochs)
-    else:
-        outer = ProMP(
-            config.outer_lr, config.clip, config.outer_epochs, kl_coeff=config.kl_coeff,
-            target_kl=config.target_kl,
-        )
-    return MetaLearner(
-        policy, sampler, inner, outer, config.num_inner_steps, config.first_order, config.seed,
-        kl_direction=config.kl_direction,
-    )

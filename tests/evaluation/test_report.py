@@ -2,18 +2,13 @@ import csv
 import json
 
 import numpy as np
-import pytest
-import torch
 
-from metarl.agents import InnerLoop, make_policy
 from metarl.evaluation import (
     AdaptationCurves,
     EvaluationResult,
-    adaptation_returns,
     confidence_interval,
     markdown_table,
 )
-from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import Task
 
 
@@ -44,28 +39,6 @@ def test_markdown_table_lists_every_agent_and_step():
     assert lines[3] == "| b | 1.0 ± 0.0 | 1.0 ± 0.0 |"
 
 
-def test_adaptation_returns_follow_the_protocol():
-    torch.manual_seed(0)
-    sampler = MultiTaskSampler("metarl/Navigation2D-v0", 3, {"max_episode_steps": 20})
-    policy = make_policy(sampler.observation_space, sampler.action_space, (8,))
-    inner = InnerLoop(policy, step_size=0.1)
-    tasks = sampler.task_distribution.split("test").tasks[:4]
-    returns = adaptation_returns(policy, inner, sampler, tasks, num_steps=2, seed=5)
-    assert returns.shape == (4, 3)
-    # step 0: the unadapted policy's mean return over 3 episodes per task, with the seed given
-    params = {k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), 4).items()}
-    sampler.sample(policy, tasks, params, seed=11)  # whatever ran before does not matter
-    again = adaptation_returns(policy, inner, sampler, tasks, num_steps=2, seed=5)
-    np.testing.assert_array_equal(again, returns)
-    sampler.seed(5)
-    batch = sampler.sample(policy, tasks, params, seed=5)
-    np.testing.assert_allclose(returns[:, 0], batch.task_returns().numpy(), rtol=1e-6)
-    # later steps use adapted parameters, so they differ
-    assert not np.allclose(returns[:, 1], returns[:, 0])
-    with pytest.raises(ValueError):
-        adaptation_returns(policy, inner, sampler, [], num_steps=1, seed=0)
-
-
 def test_success_rates_are_reported_overall_and_per_task_class(tmp_path):
     tasks = [Task("Toy", {"goal": float(i)}) for i in range(4)]
     result = EvaluationResult("toy", "test", 1, 2, tasks, groups=["push", "reach", "push", "reach"])
@@ -86,34 +59,3 @@ def test_success_rates_are_reported_overall_and_per_task_class(tmp_path):
     rows = list(csv.DictReader(paths["csv"].open()))
     assert rows[3]["group"] == "reach" and rows[3]["success"] == "0.5"
     assert {row["success"] for row in rows if row["agent"] == "oracle"} == {""}
-
-
-def test_comparison_agents_adapt_with_the_inner_loop_of_the_run(tmp_path, monkeypatch):
-    """Every agent the evaluation adapts by the inner loop gets the meta-learner's inner loop
-    settings, value baseline and weighting included (the ``random`` comparison once adapted with
-    the linear baseline under ``baseline: mlp``)."""
-    from metarl import evaluation
-    from metarl.agents import MLPValueBaseline
-    from metarl.config import TrainConfig
-    from metarl.training import train
-
-    config = TrainConfig(
-        env="metarl/Navigation2D-v0", env_kwargs={"max_episode_steps": 5}, iterations=1,
-        meta_batch_size=2, episodes_per_task=2, hidden_sizes=(4,), eval_tasks=2, eval_steps=1,
-        baseline="mlp", weighting="step", bootstrap_truncated=True, inner_lr=0.05,
-    )
-    train(config, tmp_path / "run", progress=False)
-    built = []
-
-    class RecordingInnerLoop(InnerLoop):
-        def __init__(self, policy, **kwargs):
-            super().__init__(policy, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(evaluation, "InnerLoop", RecordingInnerLoop)
-    evaluation.evaluate_run(tmp_path / "run", baselines=["random"])
-    assert len(built) == 1
-    (random_inner,) = built
-    assert isinstance(random_inner.baseline_factory(), MLPValueBaseline)
-    assert (random_inner.weighting, random_inner.bootstrap_truncated) == ("step", True)
-    assert random_inner.step_size == 0.05

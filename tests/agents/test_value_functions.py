@@ -1,11 +1,11 @@
-"""Tests of metarl.agents.baselines: exact recovery, regularisation escalation, MLP fit quality."""
+"""Tests of metarl.agents.value_functions: exact recovery, regularisation escalation, MLP fit quality."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from metarl.agents.baselines import Baseline, LinearFeatureBaseline, MLPValueBaseline
+from metarl.agents.value_functions import Baseline, LinearFeatureBaseline, MLPValueBaseline
 
 REG_SCHEDULE = [1e-5 * 10.0**k for k in range(LinearFeatureBaseline.MAX_ESCALATIONS + 1)]
 

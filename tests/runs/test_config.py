@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from metarl.config import ConfigError, TrainConfig, load_config
+from metarl.runs.config import ConfigError, TrainConfig, load_config
 
 FLOAT_KEYS = sorted(
     name for name, value in TrainConfig().to_dict().items() if isinstance(value, float)
@@ -58,3 +58,14 @@ def test_malformed_yaml_overrides_name_the_override(tmp_path, override, problem)
         load_config(path, [override])
     assert "--set " in str(info.value) and "not valid YAML" in str(info.value)
     assert override[:20] in str(info.value)
+
+
+def test_old_key_names_are_read_under_their_new_names(tmp_path):
+    """Runs written before the rename (``baseline``, ``baseline_timesteps``) stay loadable."""
+    path = tmp_path / "config.yaml"
+    path.write_text("baseline: mlp\nbaseline_timesteps: 500\n")
+    config = load_config(path)
+    assert (config.value_function, config.comparison_timesteps) == ("mlp", 500)
+    path.write_text("baseline: mlp\nvalue_function: linear\n")
+    with pytest.raises(ConfigError, match=r"\['baseline'\] were renamed to \['value_function'\]"):
+        load_config(path)

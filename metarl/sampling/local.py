@@ -8,7 +8,7 @@ Reproducible when split: each call draws one key from :attr:`MultiTaskSampler.ge
 task ``k`` of the call draws its action noise from its own generator seeded from ``(key, k)``
 (:func:`task_generators`); sub-env ``b`` is reset with ``seed + b``; the policy forward always runs
 on freshly allocated ``[K, ...]`` tensors of the whole call. :meth:`MultiTaskSampler.rollout` can
-therefore collect any contiguous range of a call's tasks (as :mod:`metarl.ray_sampling`'s workers
+therefore collect any contiguous range of a call's tasks (as :mod:`metarl.sampling.ray_sampler`'s workers
 do) and produce exactly those tasks' episodes of the whole call. (The forward covers all ``K``
 tasks even for a range because BLAS results depend on memory alignment: a smaller batch gives
 last-bit differences that grow over an episode.)
@@ -18,173 +18,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from torch.distributions import Categorical, Distribution, Independent, Normal
 
+from metarl.sampling.batch import BatchedPolicy, EpisodeBatch, Params, stack_params
+from metarl.sampling.noise import ActionNoise, action_noise, sample_actions, task_generators
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["BatchedPolicy", "EpisodeBatch", "MultiTaskSampler", "stack_params", "task_generators"]
-
-Params = Mapping[str, torch.Tensor]
-
-
-class BatchedPolicy(Protocol):
-    """A policy that evaluates per-task parameters (leading axis ``K``) on ``[K, N, obs_dim]``."""
-
-    def batched(self, params: Params, obs: torch.Tensor) -> Distribution: ...
-
-    def named_parameters(self) -> Any: ...
-
-
-def stack_params(params: Params, num_tasks: int) -> dict[str, torch.Tensor]:
-    """Shared parameters viewed as per-task parameters with a leading axis of ``num_tasks``.
-
-    The result is a differentiable view: gradients w.r.t. the stacked tensors are per-task, and flow
-    back to ``params`` summed over tasks.
-    """
-    return {name: p.unsqueeze(0).expand(num_tasks, *p.shape) for name, p in params.items()}
-
-
-class EpisodeBatch(NamedTuple):
-    """Episodes of several tasks, padded to a common length ``T`` (time-major).
-
-    ``B = K * E`` episodes, task-major: episodes ``k*E ... (k+1)*E - 1`` belong to task ``k``
-    (``task_index``). Steps ``t < lengths[b]`` are valid (``mask[t, b] == 1``). ``terminated`` /
-    ``truncated`` are true only at an episode's last step. ``final_observations[b]`` is the
-    observation after the last step, used to bootstrap the value of truncated episodes.
-    Padding steps (``mask[t, b] == 0``) hold zeros. ``success[b]`` is 1 if the env reported
-    ``info["success"]`` on any step of episode ``b`` (Meta-World), ``None`` for envs without it.
-    """
-
-    observations: torch.Tensor  # [T, B, obs_dim] float32
-    actions: torch.Tensor  # [T, B, *action_shape] (float32 for Box, int64 for Discrete)
-    rewards: torch.Tensor  # [T, B] float32
-    terminated: torch.Tensor  # [T, B] bool
-    truncated: torch.Tensor  # [T, B] bool
-    mask: torch.Tensor  # [T, B] float32, 1 on valid steps
-    final_observations: torch.Tensor  # [B, obs_dim] float32
-    task_index: torch.Tensor  # [B] int64, index into the list of tasks sampled
-    success: torch.Tensor | None = None  # [B] float32, 1 if info["success"] on any step
-
-    @property
-    def num_tasks(self) -> int:
-        """``K``, the number of tasks."""
-        return int(self.task_index[-1]) + 1
-
-    @property
-    def lengths(self) -> torch.Tensor:
-        """Number of valid steps of each episode, ``[B]``."""
-        return self.mask.sum(0).long()
-
-    @property
-    def returns(self) -> torch.Tensor:
-        """Undiscounted return of each episode, ``[B]``."""
-        return (self.rewards * self.mask).sum(0)
-
-    def task_returns(self) -> torch.Tensor:
-        """Mean undiscounted return of each task's episodes, ``[K]``."""
-        return self.returns.view(self.num_tasks, -1).mean(1)
-
-    def task_success_rates(self) -> torch.Tensor | None:
-        """Fraction of each task's episodes that succeeded, ``[K]`` (``None`` without ``success``)."""
-        return None if self.success is None else self.success.view(self.num_tasks, -1).mean(1)
-
-    def task(self, k: int) -> EpisodeBatch:
-        """The episodes of task ``k`` alone, as a one-task batch."""
-        return self._tasks(k, k + 1)
-
-    def head(self, num_tasks: int) -> EpisodeBatch:
-        """The episodes of the first ``num_tasks`` tasks, as a batch of those tasks."""
-        if not 1 <= num_tasks <= self.num_tasks:
-            raise ValueError(f"num_tasks must lie in [1, {self.num_tasks}], got {num_tasks!r}")
-        return self._tasks(0, num_tasks)
-
-    def _tasks(self, start: int, stop: int) -> EpisodeBatch:
-        """The episodes of tasks ``start .. stop - 1``, renumbered from 0."""
-        per_task = self.mask.shape[1] // self.num_tasks
-        cols = slice(start * per_task, stop * per_task)
-        return self._replace(
-            **{name: getattr(self, name)[:, cols] for name in _TIME_MAJOR},
-            final_observations=self.final_observations[cols],
-            task_index=self.task_index[cols] - start,
-            success=None if self.success is None else self.success[cols],
-        )
-
-    def time_major(self, values: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`per_task` for per-step values: ``[K, T * E]`` -> ``[T, B]``."""
-        steps = self.mask.shape[0]
-        return values.view(self.num_tasks, steps, -1).transpose(0, 1).reshape(steps, -1)
-
-    def per_task(self, tensor: torch.Tensor) -> torch.Tensor:
-        """Reshape a ``[T, B, ...]`` tensor to ``[K, T * E, ...]`` (task-major, for batched policies)."""
-        steps, _, *rest = tensor.shape
-        per_task = tensor.reshape(steps, self.num_tasks, -1, *rest).transpose(0, 1)
-        return per_task.reshape(self.num_tasks, -1, *rest)
-
-
-def task_generators(key: int, task_indices: Sequence[int]) -> list[torch.Generator]:
-    """The action-noise generators of tasks ``task_indices`` in a sampling call with ``key``."""
-    seeds = (np.random.SeedSequence([key, k]).generate_state(1, np.uint64)[0] for k in task_indices)
-    return [torch.Generator().manual_seed(int(seed)) for seed in seeds]
-
-
-class _ActionNoise:
-    """Per-task action noise: standard normals (Gaussian policies) or uniforms (categorical, by
-    inverse CDF), drawn from each task's generator in blocks of steps so that a step costs one
-    tensor operation for all tasks, and task ``k``'s draws do not depend on the other tasks."""
-
-    BLOCK = 32  # steps drawn at once; part of the stream definition, the same in every process
-
-    def __init__(self, generators: Sequence[torch.Generator], shape: tuple[int, ...]):
-        self.generators, self.shape = generators, shape
-        self._block = torch.empty(0)
-
-    def __call__(self, t: int) -> torch.Tensor:
-        """``[K, *shape]`` noise of step ``t`` (steps are taken in order from 0)."""
-        if t % self.BLOCK == 0:
-            self._block = torch.stack([self._draw(g) for g in self.generators])
-        return self._block[:, t % self.BLOCK]
-
-    def _draw(self, generator: torch.Generator) -> torch.Tensor:
-        raise NotImplementedError
-
-
-class _GaussianNoise(_ActionNoise):
-    def _draw(self, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn((self.BLOCK, *self.shape), generator=generator)
-
-
-class _UniformNoise(_ActionNoise):
-    def _draw(self, generator: torch.Generator) -> torch.Tensor:
-        return torch.rand((self.BLOCK, *self.shape), generator=generator)
-
-
-def _action_noise(dist: Distribution, generators: Sequence[torch.Generator]) -> _ActionNoise:
-    """The noise source for a batched ``[K, E]`` policy distribution like ``dist``."""
-    if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
-        return _GaussianNoise(generators, tuple(dist.base_dist.loc.shape[1:]))
-    if isinstance(dist, Categorical):
-        return _UniformNoise(generators, tuple(dist.batch_shape[1:]))
-    raise TypeError(
-        f"cannot sample from {type(dist).__name__}; use a Gaussian or categorical policy"
-    )
-
-
-def _sample_actions(dist: Distribution, noise: torch.Tensor, rows: slice) -> torch.Tensor:
-    """Actions of tasks ``rows`` of a batched ``[K, E]`` distribution from their step ``noise``."""
-    if isinstance(dist, Categorical):
-        cdf = dist.probs[rows].cumsum(-1)
-        index = (cdf < noise.unsqueeze(-1)).sum(-1)
-        return index.clamp_(max=cdf.shape[-1] - 1)  # u above a rounded-down total: last action
-    return dist.base_dist.loc[rows] + dist.base_dist.scale[rows] * noise
-
-
-_TIME_MAJOR = ("observations", "actions", "rewards", "terminated", "truncated", "mask")
+__all__ = ["MultiTaskSampler"]
 
 
 class MultiTaskSampler:
@@ -329,14 +174,14 @@ class MultiTaskSampler:
         final_obs = np.zeros_like(obs, dtype=np.float32)
         alive = np.ones(num_envs, dtype=bool)
         success: np.ndarray | None = None
-        noise: _ActionNoise | None = None
+        noise: ActionNoise | None = None
         steps = 0
         for t in range(horizon):
             obs_buf[t] = obs
             policy_obs[rows] = torch.from_numpy(obs_buf[t]).view(num_tasks, per_task, -1)
             dist = policy.batched(params, policy_obs)
-            noise = _action_noise(dist, generators) if noise is None else noise
-            actions = _sample_actions(dist, noise(t), rows)
+            noise = action_noise(dist, generators) if noise is None else noise
+            actions = sample_actions(dist, noise(t), rows)
             actions = actions.reshape(num_envs, *self.action_space.shape).numpy()
             if action_buf is None:
                 action_buf = np.zeros((horizon, *actions.shape), dtype=actions.dtype)

@@ -23,9 +23,10 @@ ray = pytest.importorskip("ray", reason="the Ray sampler needs the ray extra: pi
 
 from metarl import cli  # noqa: E402
 from metarl.agents import make_policy  # noqa: E402
-from metarl.config import TrainConfig, build_learner  # noqa: E402
-from metarl.ray_sampling import RaySampler  # noqa: E402
+from metarl.runs.build import build_learner  # noqa: E402
+from metarl.runs.config import TrainConfig  # noqa: E402
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, stack_params  # noqa: E402
+from metarl.sampling.ray_sampler import RaySampler  # noqa: E402
 
 NAV = "metarl/Navigation2D-v0"
 CHEETAH = "metarl/HalfCheetahVel-v0"
@@ -232,7 +233,7 @@ def test_sampler_arguments_are_checked() -> None:
 
 
 def test_config_keys_and_cli_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from metarl.config import ConfigError
+    from metarl.runs.config import ConfigError
 
     for override, message in (
         ("sampler=dask", "sampler must be one of"),
@@ -245,7 +246,7 @@ def test_config_keys_and_cli_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump({"env": NAV, "iterations": 1}))
     seen: list[TrainConfig] = []
-    monkeypatch.setattr("metarl.training.train", lambda config, out, **_: seen.append(config))
+    monkeypatch.setattr("metarl.runs.train.train", lambda config, out, **_: seen.append(config))
     argv = ["train", "--config", str(config_file), "--out", str(tmp_path / "run")]
     flags = ["--sampler", "ray", "--workers", "3", "--ray-address", "10.0.0.7:6379"]
     assert cli.main(argv + flags) == 0

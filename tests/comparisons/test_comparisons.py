@@ -1,4 +1,4 @@
-"""Tests of the SB3 reviewer baselines (metarl.baselines): tiny budgets, seeded."""
+"""Tests of the SB3-trained comparison agents (metarl.comparisons): tiny budgets, seeded."""
 
 import json
 from pathlib import Path
@@ -12,8 +12,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from metarl import baselines
-from metarl.baselines import (
+from metarl.comparisons import (
     CacheError,
     TrialWrapper,
     oracle_returns,
@@ -25,6 +24,9 @@ from metarl.baselines import (
     train_pretrained,
     train_rl2,
 )
+from metarl.comparisons import cache as model_cache
+from metarl.comparisons.sb3_policy import policy_kwargs
+from metarl.envs import TaskResampling
 from metarl.sampling import MultiTaskSampler
 
 torch.set_num_threads(1)
@@ -64,7 +66,6 @@ def oracle(cache):
 
 @pytest.fixture(scope="module")
 def rl2(cache):
-    pytest.importorskip("sb3_contrib", reason="RL^2 needs sb3-contrib (not yet in pyproject)")
     return train_rl2(NAV, None, 256, 0, cache, trial_episodes=2, ppo_kwargs=TINY_RL2)
 
 
@@ -75,7 +76,7 @@ def _perturbed_ppo(env_id: str, activation: str) -> PPO:
         gym.make(env_id),
         seed=1,
         device="cpu",
-        policy_kwargs=baselines._policy_kwargs(HIDDEN, activation),
+        policy_kwargs=policy_kwargs(HIDDEN, activation),
     )
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -261,7 +262,7 @@ def test_damaged_cache_raises_cache_error(tmp_path, learn_calls):
     with pytest.raises(CacheError, match=r"pretrained\.pt does not match the SHA-256"):
         _train_tiny(tmp_path)
     meta = json.loads(meta_path.read_text())
-    meta["sha256"] = baselines._sha256(model_path)  # damaged weights that the metadata vouch for
+    meta["sha256"] = model_cache._sha256(model_path)  # damaged weights that the metadata vouch for
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(CacheError, match=r"cannot load the cached pretrained policy .*pretrained\.pt"):
         _train_tiny(tmp_path)
@@ -386,7 +387,7 @@ def test_trial_wrapper_passes_the_env_checker(env_id):
 
 def test_trial_wrapper_rejects_resampling_and_unbounded_envs():
     with pytest.raises(ValueError, match="TaskResampling"):
-        TrialWrapper(baselines.TaskResampling(gym.make(NAV)), trial_episodes=2)
+        TrialWrapper(TaskResampling(gym.make(NAV)), trial_episodes=2)
     with pytest.raises(ValueError, match="bounded length"):
         TrialWrapper(gym.make(NAV).unwrapped, trial_episodes=2)
     with pytest.raises(ValueError, match="trial_episodes"):

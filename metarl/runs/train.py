@@ -2,14 +2,14 @@
 
 Layout of a run folder::
 
-    .metarl-run              marker: metarl made this folder (see metarl.runfolder)
+    .metarl-run              marker: metarl made this folder (see metarl.runs.folder)
     config.yaml              the resolved config
     metrics.csv              one row per meta-iteration
     tb/                      TensorBoard events (same scalars)
     checkpoints/last.pt      written every ``checkpoint_every`` iterations and at the end
     checkpoints/best.pt      the iteration with the best post-update return
     eval/                    written by ``metarl evaluate``
-    baselines/               SB3 baseline models cached by ``metarl evaluate``
+    baselines/               SB3-trained comparison agents cached by ``metarl evaluate``
 
 Every file is written through :func:`metarl.files.atomic_write` (temp file, fsync, rename).
 
@@ -31,18 +31,15 @@ import yaml
 from tqdm import tqdm
 
 from metarl.agents import MetaLearner
-from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from metarl.config import ConfigError, TrainConfig, build_learner, load_config
-from metarl.envs import require_family
 from metarl.files import atomic_write_text
-from metarl.runfolder import RunFolder
+from metarl.runs.build import build
+from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from metarl.runs.config import TrainConfig, load_config
+from metarl.runs.folder import RunFolder
 
-__all__ = ["RunFolder", "load_run", "resume", "train"]
+__all__ = ["load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
-
-TIMING_PREFIX = "time_"
-
 
 def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) -> dict[str, Any]:
     distribution = learner.sampler.task_distribution
@@ -61,23 +58,13 @@ def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) ->
 
 
 def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, MetaLearner]:
-    """The config and learner of a run folder, restored from ``checkpoints/<checkpoint>.pt``."""
-    config, learner, _ = _restore(root, checkpoint)
+    """The config and learner of a run folder, restored from ``checkpoints/<checkpoint>.pt``.
+
+    Torch's global random state is left as it was (only :func:`resume` restores the run's).
+    """
+    with torch.random.fork_rng(devices=[]):
+        config, learner, _ = _restore(root, checkpoint)
     return config, learner
-
-
-def build(config: TrainConfig) -> MetaLearner:
-    """:func:`~metarl.config.build_learner`, with the env's errors as :class:`ConfigError`."""
-    try:
-        require_family(config.env)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    try:
-        return build_learner(config)
-    except TypeError as err:  # the config's types are checked: it is env_kwargs the env rejects
-        raise ConfigError(
-            f"env {config.env} does not accept env_kwargs {config.env_kwargs!r}: {err}"
-        ) from err
 
 
 def _restore(

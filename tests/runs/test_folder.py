@@ -1,11 +1,11 @@
-"""Atomic writes (metarl.files) and the run folder's marker and overwrite rule (metarl.runfolder)."""
+"""Atomic writes (metarl.files) and the run folder's marker and overwrite rule (metarl.runs.folder)."""
 
 import os
 
 import pytest
 
 from metarl.files import atomic_write, atomic_write_text, remove_stale_temps, temp_target
-from metarl.runfolder import MARKER, RunFolder, RunFolderError
+from metarl.runs.folder import MARKER, RunFolder, RunFolderError
 
 
 def test_atomic_write_keeps_the_old_file_and_no_temp_on_error(tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from metarl.cli import main
 from metarl.files import temp_target
 
-QUICK = str(Path(__file__).parents[1] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
+QUICK = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
 TINY = [
     f"--set={assignment}"
     for assignment in (

@@ -2,11 +2,13 @@ import csv
 
 import pytest
 import torch
+import yaml
 
 from metarl.agents import MetaLearner
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from metarl.config import ConfigError, TrainConfig, load_config
-from metarl.training import RunFolder, load_run, resume, train
+from metarl.runs.config import ConfigError, TrainConfig, load_config
+from metarl.runs.folder import RunFolder
+from metarl.runs.train import load_run, resume, train
 
 TINY = TrainConfig(
     env="metarl/Navigation2D-v0",
@@ -165,3 +167,27 @@ def test_bad_envs_fail_before_the_run_folder_is_made(tmp_path, env, env_kwargs, 
     with pytest.raises(ConfigError, match=match):
         train(config, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_written_with_the_old_key_names_loads(tmp_path):
+    """A run folder whose config.yaml and checkpoint use ``baseline`` / ``baseline_timesteps``."""
+    train(TINY, tmp_path / "run", progress=False)
+    folder = RunFolder(tmp_path / "run")
+    old = {"value_function": "baseline", "comparison_timesteps": "baseline_timesteps"}
+    data = yaml.safe_load(folder.config.read_text())
+    folder.config.write_text(yaml.safe_dump({old.get(k, k): v for k, v in data.items()}))
+    state = load_checkpoint(folder.last)
+    state["config"] = {old.get(k, k): v for k, v in state["config"].items()}
+    save_checkpoint(state, folder.last)
+    assert "baseline: linear" in folder.config.read_text()
+    loaded, learner = load_run(folder.root)
+    assert loaded == TINY and learner.iteration == TINY.iterations
+
+
+def test_load_run_leaves_torch_global_random_state_alone(tmp_path):
+    train(TINY, tmp_path / "run", progress=False)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    load_run(tmp_path / "run")
+    assert torch.equal(torch.rand(3), expected)

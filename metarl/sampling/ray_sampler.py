@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from metarl.sampling import BatchedPolicy, EpisodeBatch, MultiTaskSampler, Params
+from metarl.sampling.batch import BatchedPolicy, EpisodeBatch, Params
+from metarl.sampling.local import MultiTaskSampler
 from metarl.tasks import Task
 from metarl.validation import require_int
 

@@ -1,0 +1,45 @@
+"""The oracle comparison: PPO that sees the task; an upper bound with no adaptation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+
+from metarl.comparisons.checks import (
+    check_eval_args,
+    check_model_spaces,
+    derive_seed,
+)
+from metarl.comparisons.rollout import feedforward_actor, run_episodes
+from metarl.envs.wrappers import TaskObservation
+from metarl.tasks import Task
+
+
+def oracle_returns(
+    model: PPO,
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None,
+    tasks: Sequence[Task],
+    num_steps: int,
+    episodes: int,
+    seed: int,
+) -> np.ndarray:
+    """Oracle: mean return over ``episodes`` seeded stochastic episodes per task, in every column."""
+    env_id, env_kwargs, tasks, num_steps, episodes, seed = check_eval_args(
+        env_id, env_kwargs, tasks, num_steps, episodes, seed
+    )
+    envs = [TaskObservation(gym.make(env_id, **env_kwargs)) for _ in range(len(tasks) * episodes)]
+    check_model_spaces(model, envs[0], "TaskObservation(env)")
+    seeds = [derive_seed(seed, k, e) for k in range(len(tasks)) for e in range(episodes)]
+    per_env = [t for t in tasks for _ in range(episodes)]
+    generator = torch.Generator().manual_seed(seed)
+    returns = run_episodes(envs, seeds, per_env, feedforward_actor(model, generator))
+    for env in envs:
+        env.close()
+    per_task = returns.reshape(len(tasks), episodes).mean(axis=1)
+    return np.repeat(per_task[:, None], num_steps + 1, axis=1).astype(np.float64)
