@@ -50,7 +50,7 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
         main(["train", "--config", QUICK, *TINY, "--seed", "1", "--out", str(run), "--overwrite"])
         == 0
     )
-    assert main(["evaluate", str(run), "--baselines", "random,pretrained,oracle,rl2,scratch"]) == 0
+    assert main(["evaluate", str(run), "--comparisons", "random,pretrained,oracle,rl2,scratch"]) == 0
     printed = capsys.readouterr().out
     assert all(f"| {a} |" in printed for a in ("meta-trained", "random", "oracle", "rl2"))
     result = json.loads((run / "eval" / "eval.json").read_text())
@@ -61,8 +61,11 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
         assert returns.shape == (4, 3) and np.isfinite(returns).all()
         assert len(result["summary"][agent]["mean"]) == 3
     rows = (run / "eval" / "eval.csv").read_text().splitlines()
-    assert rows[0] == "task_index,task_id,task_params,group,agent,step,return,success"
+    assert rows[0] == "task_index,task_id,task_params,group,agent,step,episodes,return,success"
     assert len(rows) == 1 + 6 * 4 * 3
+    assert result["episodes_per_unit"] == {
+        "meta-trained": 2, "random": 2, "pretrained": 2, "oracle": 0, "rl2": 1, "scratch": 2,
+    }
     plot = run / "eval" / "adaptation.png"
     assert plot.stat().st_size > 10_000
     with Image.open(plot) as image:

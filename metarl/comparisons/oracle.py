@@ -10,13 +10,16 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
+from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.checks import (
     check_eval_args,
     check_model_spaces,
     derive_seed,
 )
+from metarl.comparisons.multitask_ppo import train_oracle
 from metarl.comparisons.rollout import feedforward_actor, run_episodes
 from metarl.envs.wrappers import TaskObservation
+from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
 from metarl.tasks import Task
 
 
@@ -43,3 +46,22 @@ def oracle_returns(
         env.close()
     per_task = returns.reshape(len(tasks), episodes).mean(axis=1)
     return np.repeat(per_task[:, None], num_steps + 1, axis=1).astype(np.float64)
+
+
+class OracleAgent(ComparisonAgent):
+    """PPO that sees the task (cached): it does not adapt, so a unit costs no episodes."""
+
+    def episodes_per_unit(self, setting: AdaptationSetting) -> int:
+        return 0
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        c = self.context
+        model = train_oracle(
+            c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir, c.hidden_sizes,
+            c.activation,
+        )
+        returns = oracle_returns(
+            model, c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes,
+            setting.seed,
+        )
+        return AdaptationCurves(returns, None)

@@ -8,12 +8,14 @@ from typing import Any
 from stable_baselines3 import PPO
 
 from metarl.agents.inner import InnerLoop
+from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.checks import (
     check_inner_kwargs,
     check_tasks,
 )
+from metarl.comparisons.multitask_ppo import train_pretrained
 from metarl.comparisons.sb3_policy import policy_from_sb3
-from metarl.evaluation.protocol import AdaptationCurves, adaptation_curves
+from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting, adaptation_curves
 from metarl.sampling import MultiTaskSampler
 from metarl.tasks import Task
 from metarl.validation import require_int
@@ -46,3 +48,19 @@ def pretrained_curves(
     )
     inner = InnerLoop(policy, **inner_kwargs)
     return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed)
+
+
+class PretrainedAgent(ComparisonAgent):
+    """Multi-task PPO (cached), fine-tuned by the run's inner loop; one unit is one inner step on
+    ``E`` episodes."""
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        c = self.context
+        model = train_pretrained(
+            c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir, c.hidden_sizes,
+            c.activation,
+        )
+        return pretrained_curves(
+            model, c.inner_kwargs, setting.sampler, setting.tasks, setting.steps, setting.seed,
+            c.hidden_sizes, c.activation,
+        )

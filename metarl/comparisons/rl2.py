@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from sb3_contrib import RecurrentPPO
 
+from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.cache import cached_model
 from metarl.comparisons.checks import (
     RESERVED_RL2_KWARGS,
@@ -24,6 +25,7 @@ from metarl.comparisons.checks import (
 from metarl.comparisons.rollout import draw, to_env_actions
 from metarl.comparisons.sb3_policy import is_recurrent
 from metarl.comparisons.trial import TrialWrapper
+from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
 from metarl.tasks import Task
 from metarl.validation import require_int
 
@@ -122,3 +124,23 @@ def rl2_returns(
     for env in envs:
         env.close()
     return trial_returns.reshape(len(tasks), episodes, num_steps + 1).mean(axis=1)
+
+
+class RL2Agent(ComparisonAgent):
+    """RL^2 (cached, meta-trained on trials of ``steps + 1`` episodes): one unit is one episode
+    of the trial."""
+
+    def episodes_per_unit(self, setting: AdaptationSetting) -> int:
+        return 1
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        c = self.context
+        model = train_rl2(
+            c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir,
+            trial_episodes=setting.steps + 1,
+        )
+        returns = rl2_returns(
+            model, c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes,
+            setting.seed,
+        )
+        return AdaptationCurves(returns, None)

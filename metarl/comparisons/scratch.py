@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
+from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.checks import (
     RESERVED_PPO_KWARGS,
     check_arch,
@@ -21,6 +22,7 @@ from metarl.comparisons.checks import (
 )
 from metarl.comparisons.rollout import feedforward_actor, run_episodes
 from metarl.comparisons.sb3_policy import policy_kwargs
+from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
 from metarl.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -84,3 +86,15 @@ def scratch_returns(
         for env in envs:
             env.close()
     return returns
+
+
+class ScratchAgent(ComparisonAgent):
+    """A fresh PPO per task: one unit is one PPO update on ``E`` episodes' worth of steps."""
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        c = self.context
+        returns = scratch_returns(
+            c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes, setting.seed,
+            c.hidden_sizes, c.activation,
+        )
+        return AdaptationCurves(returns, None)

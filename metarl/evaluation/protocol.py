@@ -1,9 +1,22 @@
-"""The adaptation protocol: returns (and success) on held-out tasks after 0, 1, ..., k adaptation steps."""
+"""The adaptation protocol every graded agent follows.
+
+Given held-out tasks and an experience budget (:class:`AdaptationSetting`), a
+:class:`GradedAgent` returns its per-task returns (and success rates where the env reports them)
+after 0, 1, ..., ``steps`` units of adaptation, and says what one unit costs in episodes of
+experience on the new task: ``E`` for a gradient step on ``E`` episodes, 1 for an in-context
+agent that adapts after every episode, 0 for an agent that does not adapt. The report puts every
+agent on both axes (units, episodes of experience).
+
+Gradient-based agents adapted by an :class:`~metarl.agents.inner.InnerLoop` follow it through
+:class:`InnerLoopAgent` and :func:`adaptation_curves`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -13,7 +26,15 @@ from metarl.agents.inner import InnerLoop
 from metarl.sampling import MultiTaskSampler, stack_params
 from metarl.tasks import Task
 
-__all__ = ["AdaptationCurves", "adaptation_curves", "adaptation_returns"]
+__all__ = [
+    "AdaptationCurves",
+    "AdaptationSetting",
+    "AgentContext",
+    "GradedAgent",
+    "InnerLoopAgent",
+    "adaptation_curves",
+    "adaptation_returns",
+]
 
 
 class AdaptationCurves(NamedTuple):
@@ -72,3 +93,70 @@ def adaptation_returns(
     The returns of :func:`adaptation_curves` (same protocol and arguments).
     """
     return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed).returns
+
+
+@dataclass(frozen=True)
+class AdaptationSetting:
+    """What every graded agent is given: the same held-out tasks and experience budget."""
+
+    tasks: Sequence[Task]
+    """The held-out tasks."""
+    steps: int
+    """Units of adaptation: the curves hold the results after 0..``steps`` of them."""
+    episodes: int
+    """``E``: episodes per task behind each point of a curve (and per gradient step)."""
+    seed: int
+    """Seeds the envs and the agents' action noise."""
+    sampler: MultiTaskSampler
+    """The evaluation's episode sampler (``E`` episodes per task), for agents that sample
+    through metarl."""
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """What a run offers an agent the evaluation builds beside it (see
+    :func:`~metarl.evaluation.registry.register_agent`)."""
+
+    env: str
+    """Registered family id."""
+    env_kwargs: Mapping[str, Any]
+    """Arguments of the env (``max_episode_steps``, family options)."""
+    hidden_sizes: tuple[int, ...]
+    """The run's policy architecture."""
+    activation: str
+    """The run's policy activation."""
+    inner_kwargs: Mapping[str, Any]
+    """The run's :class:`~metarl.agents.inner.InnerLoop` arguments (all but the policy)."""
+    timesteps: int
+    """Training budget, in env steps, of agents trained for the comparison."""
+    cache_dir: Path
+    """Where trained comparison agents are cached."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Further settings a registered agent may read."""
+
+
+class GradedAgent(Protocol):
+    """An agent the evaluation grades (the run's own and every comparison agent)."""
+
+    def episodes_per_unit(self, setting: AdaptationSetting) -> int:
+        """Episodes of experience on the new task that one unit of adaptation costs."""
+        ...
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        """Per-task results after 0..``setting.steps`` units of adaptation."""
+        ...
+
+
+class InnerLoopAgent:
+    """A policy adapted by an inner loop: one unit is one inner step on ``E`` fresh episodes."""
+
+    def __init__(self, policy: nn.Module, inner: InnerLoop):
+        self.policy, self.inner = policy, inner
+
+    def episodes_per_unit(self, setting: AdaptationSetting) -> int:
+        return setting.episodes
+
+    def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        return adaptation_curves(
+            self.policy, self.inner, setting.sampler, setting.tasks, setting.steps, setting.seed
+        )

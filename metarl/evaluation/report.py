@@ -6,9 +6,10 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,10 +17,14 @@ from metarl.evaluation.protocol import AdaptationCurves
 from metarl.files import atomic_write, atomic_write_text, remove_stale_temps
 from metarl.tasks import Task
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "EvaluationResult",
+    "adaptation_figure",
     "confidence_interval",
     "markdown_table",
     "output_paths",
@@ -66,33 +71,66 @@ def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
     return "\n".join(lines)
 
 
-def plot_adaptation(results: dict[str, np.ndarray], path: str | Path, title: str) -> None:
-    """Return vs adaptation step, one line per agent with its 95% confidence band."""
+def adaptation_figure(
+    results: Mapping[str, np.ndarray],
+    title: str,
+    episodes_per_unit: Mapping[str, int] | None = None,
+) -> Figure:
+    """Return vs adaptation steps, one line per agent with its 95% confidence band; with
+    ``episodes_per_unit``, a second panel puts the same points at the episodes of experience on
+    the new task (an agent whose unit costs no episodes, which does not adapt, is a dashed line)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    panels = 1 if episodes_per_unit is None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), dpi=120, squeeze=False)
+    steps = np.arange(next(iter(results.values())).shape[1])
     for name, returns in results.items():
         mean, half = confidence_interval(returns, axis=0)
-        steps = np.arange(len(mean))
-        ax.plot(steps, mean, marker="o", label=name)
-        ax.fill_between(steps, mean - half, mean + half, alpha=0.2)
-    ax.set_xlabel("adaptation steps")
-    ax.set_ylabel("mean episode return")
-    ax.set_xticks(np.arange(next(iter(results.values())).shape[1]))
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
+        axes[0, 0].plot(steps, mean, marker="o", label=name)
+        axes[0, 0].fill_between(steps, mean - half, mean + half, alpha=0.2)
+        if episodes_per_unit is None:
+            continue
+        color = axes[0, 0].lines[-1].get_color()
+        if episodes_per_unit[name] == 0:
+            axes[0, 1].axhline(mean[0], linestyle="--", label=name, color=color)
+        else:
+            episodes = steps * episodes_per_unit[name]
+            axes[0, 1].plot(episodes, mean, marker="o", label=name, color=color)
+            axes[0, 1].fill_between(episodes, mean - half, mean + half, alpha=0.2, color=color)
+    axes[0, 0].set_xlabel("adaptation steps")
+    axes[0, 0].set_xticks(steps)
+    if episodes_per_unit is not None:
+        axes[0, 1].set_xlabel("episodes of experience on the new task")
+    for ax in axes[0]:
+        ax.set_ylabel("mean episode return")
+        ax.set_title(title)
+        ax.legend()
+        ax.grid(alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def plot_adaptation(
+    results: Mapping[str, np.ndarray],
+    path: str | Path,
+    title: str,
+    episodes_per_unit: Mapping[str, int] | None = None,
+) -> None:
+    """Write :func:`adaptation_figure` as a PNG, atomically."""
+    import matplotlib.pyplot as plt
+
+    fig = adaptation_figure(results, title, episodes_per_unit)
     atomic_write(path, lambda file: fig.savefig(file, format="png"))
     plt.close(fig)
 
 
 @dataclass
 class EvaluationResult:
-    """Per-task returns after 0..``steps`` adaptation steps for every agent, on one task set."""
+    """Per-task returns after 0..``steps`` adaptation steps for every agent, on one task set, and
+    the episodes of experience each agent's step costs."""
 
     env: str
     split: str
@@ -102,17 +140,28 @@ class EvaluationResult:
     returns: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
     success: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
     groups: list[str] | None = None  # task class of each task (Meta-World ML10/ML45)
+    episodes_per_unit: dict[str, int] = field(default_factory=dict)  # agent -> episodes per step
 
-    def add(self, name: str, curves: AdaptationCurves) -> None:
-        """Record an agent's curves (its success rates only where the env reports success)."""
+    def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
+        """Record an agent's curves (its success rates only where the env reports success) and
+        the episodes of experience one of its adaptation steps costs (default: ``episodes``)."""
         self.returns[name] = curves.returns
         if curves.success is not None:
             self.success[name] = curves.success
+        self.episodes_per_unit[name] = self.episodes if episodes_per_unit is None else episodes_per_unit
+
+    def experience(self, name: str) -> list[int]:
+        """Episodes of experience on the new task behind each step of agent ``name``."""
+        return [step * self.episodes_per_unit[name] for step in range(self.steps + 1)]
 
     def table(self) -> str:
         """Markdown tables: mean return ± 95% CI per agent and step; success rates where the
         env reports success, overall and, for tasks of several classes, per class."""
         parts = [markdown_table(self.returns)]
+        parts.append(
+            "Episodes of experience on the new task per adaptation step: "
+            + ", ".join(f"{name} {cost}" for name, cost in self.episodes_per_unit.items())
+        )
         if self.success:
             parts.append("Success rate:\n\n" + markdown_table(self.success, digits=2))
         if self.success and self.groups and len(set(self.groups)) > 1:
@@ -136,6 +185,8 @@ class EvaluationResult:
             "episodes_per_step": self.episodes,
             "tasks": [t.to_dict() for t in self.tasks],
             "groups": self.groups,
+            "episodes_per_unit": dict(self.episodes_per_unit),
+            "experience": {name: self.experience(name) for name in self.returns},
             "returns": {name: r.tolist() for name, r in self.returns.items()},
             "summary": summary(self.returns),
             "success": {name: s.tolist() for name, s in self.success.items()},
@@ -147,17 +198,24 @@ class EvaluationResult:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(
-            ["task_index", "task_id", "task_params", "group", "agent", "step", "return", "success"]
+            [
+                "task_index", "task_id", "task_params", "group", "agent", "step", "episodes",
+                "return", "success",
+            ]
         )
         for name, returns in self.returns.items():
             success = self.success.get(name)
+            experience = self.experience(name)
             for index, task in enumerate(self.tasks):
                 params = json.dumps(task.to_dict()["params"])
                 group = "" if self.groups is None else self.groups[index]
                 for step, value in enumerate(returns[index]):
                     rate = "" if success is None else repr(float(success[index, step]))
                     writer.writerow(
-                        [index, task.id, params, group, name, step, repr(float(value)), rate]
+                        [
+                            index, task.id, params, group, name, step, experience[step],
+                            repr(float(value)), rate,
+                        ]
                     )
         return buffer.getvalue()
 
@@ -171,7 +229,9 @@ class EvaluationResult:
         remove_stale_temps(folder, [path.name for path in paths.values()])
         atomic_write_text(paths["json"], json.dumps(self.to_dict(), indent=1))
         atomic_write_text(paths["csv"], self.csv_text())
-        plot_adaptation(self.returns, paths["plot"], f"{self.env} ({self.split} tasks)")
+        plot_adaptation(
+            self.returns, paths["plot"], f"{self.env} ({self.split} tasks)", self.episodes_per_unit
+        )
         return paths
 
 

@@ -31,9 +31,9 @@ import yaml
 from tqdm import tqdm
 
 from metarl.agents import MetaLearner
+from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.files import atomic_write_text
 from metarl.runs.build import build
-from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.runs.config import TrainConfig, load_config
 from metarl.runs.folder import RunFolder
 

@@ -8,8 +8,9 @@ def test_comparison_agents_adapt_with_the_inner_loop_of_the_run(tmp_path, monkey
     settings, value baseline and weighting included (the ``random`` comparison once adapted with
     the linear baseline under ``value_function: mlp``)."""
     from metarl.agents import MLPValueBaseline
-    from metarl.runs import evaluate as run_evaluation
+    from metarl.comparisons import random_init
     from metarl.runs.config import TrainConfig
+    from metarl.runs.evaluate import evaluate_run
     from metarl.runs.train import train
 
     config = TrainConfig(
@@ -25,8 +26,8 @@ def test_comparison_agents_adapt_with_the_inner_loop_of_the_run(tmp_path, monkey
             super().__init__(policy, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(run_evaluation, "InnerLoop", RecordingInnerLoop)
-    run_evaluation.evaluate_run(tmp_path / "run", comparisons=["random"])
+    monkeypatch.setattr(random_init, "InnerLoop", RecordingInnerLoop)
+    evaluate_run(tmp_path / "run", comparisons=["random"])
     assert len(built) == 1
     (random_inner,) = built
     assert isinstance(random_inner.baseline_factory(), MLPValueBaseline)

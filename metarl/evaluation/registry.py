@@ -1,0 +1,72 @@
+"""The registry of agents the evaluation grades beside a run's own agent, by name.
+
+An entry maps a name to a factory ``factory(context) -> GradedAgent``, or to the
+``"module:attribute"`` path of one, imported on first use (so that naming the SB3-trained
+comparisons costs nothing until one is evaluated). Adding an agent family means registering it,
+from anywhere, never editing the evaluation.
+
+>>> from metarl.evaluation import registered_agents
+>>> registered_agents()
+['oracle', 'pretrained', 'random', 'rl2', 'scratch']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+from metarl.evaluation.protocol import AgentContext, GradedAgent
+
+__all__ = ["AgentFactory", "agent_factory", "register_agent", "registered_agents", "unregister_agent"]
+
+AgentFactory = Callable[[AgentContext], GradedAgent]
+"""Builds a graded agent from what the run offers it (:class:`AgentContext`)."""
+
+_AGENTS: dict[str, AgentFactory | str] = {}
+
+
+def register_agent(name: str, factory: AgentFactory | str) -> None:
+    """Make ``name`` evaluable: ``metarl evaluate RUN --comparisons name``.
+
+    Args:
+        name: the agent's name in tables, plots and ``eval.json``; not yet registered.
+        factory: ``factory(context) -> GradedAgent``, or its ``"module:attribute"`` path.
+    """
+    if not isinstance(name, str) or not name or "," in name or name == "meta-trained":
+        raise ValueError(f"an agent name must be a non-empty string without ',', got {name!r}")
+    if name in _AGENTS:
+        raise ValueError(f"agent {name!r} is already registered")
+    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
+        raise TypeError(f"factory must be callable or a 'module:attribute' path, got {factory!r}")
+    _AGENTS[name] = factory
+
+
+def unregister_agent(name: str) -> None:
+    """Remove ``name`` from the registry (``KeyError`` if it is not there)."""
+    del _AGENTS[name]
+
+
+def registered_agents() -> list[str]:
+    """The names :func:`agent_factory` knows, sorted."""
+    return sorted(_AGENTS)
+
+
+def agent_factory(name: str) -> AgentFactory:
+    """The factory registered as ``name`` (``ValueError`` naming the registered ones)."""
+    if name not in _AGENTS:
+        raise ValueError(f"unknown agent {name!r}; registered: {registered_agents()}")
+    factory = _AGENTS[name]
+    if isinstance(factory, str):
+        module, attribute = factory.split(":")
+        factory = _AGENTS[name] = getattr(import_module(module), attribute)
+    return factory
+
+
+for _name, _path in {
+    "random": "metarl.comparisons.random_init:RandomInitAgent",
+    "pretrained": "metarl.comparisons.pretrained:PretrainedAgent",
+    "oracle": "metarl.comparisons.oracle:OracleAgent",
+    "rl2": "metarl.comparisons.rl2:RL2Agent",
+    "scratch": "metarl.comparisons.scratch:ScratchAgent",
+}.items():
+    register_agent(_name, _path)
