@@ -39,6 +39,7 @@ def test_every_config_file_validates_and_names_a_registered_env(path):
     assert config.env in registered_ids() + metaworld_ids()
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--config", QUICK, *TINY, "--seed", "1", "--out", str(run)]) == 0

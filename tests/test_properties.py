@@ -17,6 +17,8 @@ from metarl import Task
 from metarl.envs import registered_ids
 from metarl.runs.config import ConfigError, TrainConfig, load_config
 
+pytestmark = pytest.mark.slow
+
 PROPERTY = settings(
     max_examples=500,
     deadline=None,

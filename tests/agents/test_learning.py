@@ -17,6 +17,8 @@ import pytest
 
 from tests.agents.learning import meta_train
 
+pytestmark = pytest.mark.slow
+
 CASES = {
     # name: (algorithm, env id, iterations, kwargs, min gain, min lead over random-init post)
     "maml-trpo-navigation": ("trpo", "metarl/Navigation2D-v0", 15, {}, 8.0, 50.0),

@@ -18,6 +18,8 @@ from metarl.agents import TRPO, InnerLoop, MetaLearner, make_policy
 from metarl.evaluation import adaptation_returns
 from metarl.sampling import MultiTaskSampler
 
+pytestmark = pytest.mark.slow
+
 REACH = "metarl/MetaWorld-ML1-reach-v0"
 HORIZON = {"max_episode_steps": 100}
 

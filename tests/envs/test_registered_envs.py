@@ -7,10 +7,11 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.envs.registration import load_env_creator
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from metarl.envs import mujoco_ids, registered_ids
+from metarl.envs import NumpyTaskVectorEnv, ProcessVectorEnv, mujoco_ids, registered_ids
 
 IDS = registered_ids()
 # Gymnasium's MuJoCo renderer needs an OpenGL display: its "human" mode aborts the process on a
@@ -62,8 +63,14 @@ def test_two_seeded_copies_give_identical_rollouts(env_id):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_make_vec_gives_native_vector_env(env_id):
+    """``make_vec`` builds metarl's own vector env of the family (the registered
+    ``vector_entry_point``), not Gymnasium's SyncVectorEnv / AsyncVectorEnv of single envs."""
+    spec = gym.spec(env_id)
     envs = gym.make_vec(env_id, num_envs=8)
-    assert type(envs).__name__.endswith("VectorEnv") and envs.num_envs == 8
+    assert type(envs) is load_env_creator(spec.vector_entry_point)
+    assert isinstance(envs, NumpyTaskVectorEnv | ProcessVectorEnv) and envs.num_envs == 8
+    if isinstance(envs, ProcessVectorEnv):  # the simulator families: one task env per sub-env
+        assert envs.env_class is load_env_creator(spec.entry_point)
     obs, info = envs.reset(seed=0)
     assert obs in envs.observation_space
     assert len(info["task_id"]) == 8

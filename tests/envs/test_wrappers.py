@@ -44,8 +44,29 @@ def test_task_resampling_respects_an_explicit_task():
     assert env.reset(seed=0, options={"task": task})[1]["task_id"] == task.id
 
 
-def test_sb3_ppo_trains_on_task_resampling_cartpole():
-    env = TaskResampling(gym.make("metarl/CartPole-v0"), seed=0)
-    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, n_epochs=2, seed=0, device="cpu")
-    model.learn(total_timesteps=2048)
-    assert model.num_timesteps >= 2048
+class _RecordTasks(gym.Wrapper):
+    """Records the task of every reset and the observation that starts it."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.starts: list[tuple[str, np.ndarray]] = []
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.starts.append((info["task_id"], obs))
+        return obs, info
+
+
+def test_sb3_ppo_sees_a_new_train_task_each_episode_and_the_oracle_sees_it():
+    """Through SB3's own resets, every episode draws a train task, and TaskObservation shows it."""
+    env = _RecordTasks(TaskObservation(TaskResampling(gym.make("metarl/CartPole-v0"), seed=0)))
+    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=256)
+    distribution = env.unwrapped.task_distribution
+    test_ids = {t.id for t in distribution.split("test").tasks}
+    ids = [task_id for task_id, _ in env.starts]
+    assert len(ids) > 5 and len(set(ids)) == len(ids) and not test_ids & set(ids)
+    shown = {tuple(obs[4:].round(4)) for _, obs in env.starts}
+    assert len(shown) == len(ids)  # the observation carries each episode's own task
+    buffer = model.rollout_buffer.observations.reshape(256, -1)
+    assert {tuple(row) for row in buffer[:, 4:].round(4)} <= shown

@@ -17,6 +17,8 @@ import pytest
 from metarl.cli import main
 from metarl.files import temp_target
 
+pytestmark = pytest.mark.slow
+
 QUICK = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
 TINY = [
     f"--set={assignment}"

@@ -28,6 +28,8 @@ from metarl.runs.config import TrainConfig  # noqa: E402
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, stack_params  # noqa: E402
 from metarl.sampling.ray_sampler import RaySampler  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 NAV = "metarl/Navigation2D-v0"
 CHEETAH = "metarl/HalfCheetahVel-v0"
 SHORT = {"max_episode_steps": 20}
