@@ -6,7 +6,7 @@ metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] 
 metarl train --resume DIR
 metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
                 [--comparisons random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
-                [--overwrite]
+                [--device auto|cpu|cuda] [--overwrite]
 metarl envs
 
 Every user error exits with status 2 and one line naming the bad value and what is allowed (no
@@ -107,6 +107,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         comparisons,
         args.seed,
         args.checkpoint,
+        args.device,
     )
     paths = result.write(folder)
     print(result.table())
@@ -175,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         "by the run's inner loop), pretrained, oracle, rl2, scratch",
     )
     evaluate.add_argument("--checkpoint", default="last", choices=["last", "best"])
+    evaluate.add_argument(
+        "--device", default="cpu", choices=["auto", "cpu", "cuda"],
+        help="where the SB3-trained comparison agents train and act (default: cpu)",
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes")
     evaluate.add_argument(
         "--overwrite", action="store_true",

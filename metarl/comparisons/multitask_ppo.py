@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import torch
 from stable_baselines3 import PPO
 
+from metarl.agents.device import resolve_device
 from metarl.comparisons.cache import cached_model
 from metarl.comparisons.checks import (
     RESERVED_PPO_KWARGS,
@@ -47,7 +49,10 @@ def ppo_config(
 
 
 def train_ppo(
-    config: dict[str, Any], cache_dir: Path | str, wrap: Callable[[gym.Env], gym.Env]
+    config: dict[str, Any],
+    cache_dir: Path | str,
+    wrap: Callable[[gym.Env], gym.Env],
+    device: torch.device,
 ) -> PPO:
     def build() -> PPO:
         base = gym.make(config["env_id"], **config["env_kwargs"])
@@ -56,7 +61,7 @@ def train_ppo(
             "MlpPolicy",
             env,
             seed=config["seed"],
-            device="cpu",
+            device=device,
             policy_kwargs=policy_kwargs(tuple(config["hidden_sizes"]), config["activation"]),
             **config["ppo_kwargs"],
         )
@@ -74,17 +79,19 @@ def train_pretrained(
     activation: str,
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> PPO:
     """Multi-task PPO on train-split tasks (task hidden), cached as ``cache_dir/pretrained.pt``.
 
-    ``ppo_kwargs`` (JSON values, e.g. ``n_steps``) go to ``PPO``; the policy is an ``MlpPolicy``
+    ``ppo_kwargs`` (JSON values, e.g. ``n_steps``) go to ``PPO``, ``device`` (``auto``,
+    ``cpu``, ``cuda``) is where it trains; the policy is an ``MlpPolicy``
     with ``hidden_sizes`` / ``activation`` for actor and critic, so :func:`policy_from_sb3` can copy
     it into a metarl policy.
     """
     config = ppo_config(
         "pretrained", env_id, env_kwargs, timesteps, seed, hidden_sizes, activation, ppo_kwargs
     )
-    return train_ppo(config, cache_dir, lambda env: env)
+    return train_ppo(config, cache_dir, lambda env: env, resolve_device(device))
 
 
 def train_oracle(
@@ -97,9 +104,10 @@ def train_oracle(
     activation: str,
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> PPO:
     """Multi-task PPO that sees the task (``TaskObservation``), cached as ``oracle.pt``."""
     config = ppo_config(
         "oracle", env_id, env_kwargs, timesteps, seed, hidden_sizes, activation, ppo_kwargs
     )
-    return train_ppo(config, cache_dir, TaskObservation)
+    return train_ppo(config, cache_dir, TaskObservation, resolve_device(device))

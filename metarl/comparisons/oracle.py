@@ -58,7 +58,7 @@ class OracleAgent(ComparisonAgent):
         c = self.context
         model = train_oracle(
             c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir, c.hidden_sizes,
-            c.activation,
+            c.activation, device=c.device,
         )
         returns = oracle_returns(
             model, c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes,

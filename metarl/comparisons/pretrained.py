@@ -58,7 +58,7 @@ class PretrainedAgent(ComparisonAgent):
         c = self.context
         model = train_pretrained(
             c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir, c.hidden_sizes,
-            c.activation,
+            c.activation, device=c.device,
         )
         return pretrained_curves(
             model, c.inner_kwargs, setting.sampler, setting.tasks, setting.steps, setting.seed,

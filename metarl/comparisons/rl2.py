@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from sb3_contrib import RecurrentPPO
 
+from metarl.agents.device import resolve_device
 from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.cache import cached_model
 from metarl.comparisons.checks import (
@@ -39,11 +40,13 @@ def train_rl2(
     trial_episodes: int,
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> RecurrentPPO:
     """RL^2: ``RecurrentPPO`` (``MlpLstmPolicy``) on :class:`TrialWrapper` trials of train tasks.
 
     Cached as ``rl2.pt``. ``ppo_kwargs`` (JSON values, may include ``policy_kwargs`` such as
-    ``{"lstm_hidden_size": 64}``) go to ``RecurrentPPO``.
+    ``{"lstm_hidden_size": 64}``) go to ``RecurrentPPO``; ``device`` (``auto``, ``cpu``,
+    ``cuda``) is where it trains.
     """
     config = {
         "kind": "rl2",
@@ -54,6 +57,7 @@ def train_rl2(
         "trial_episodes": require_int("trial_episodes", trial_episodes),
         "ppo_kwargs": check_json_mapping("ppo_kwargs", ppo_kwargs, RESERVED_RL2_KWARGS),
     }
+    torch_device = resolve_device(device)
 
     def build() -> RecurrentPPO:
         env = TrialWrapper(
@@ -63,7 +67,7 @@ def train_rl2(
             seed=config["seed"],
         )
         return RecurrentPPO(
-            "MlpLstmPolicy", env, seed=config["seed"], device="cpu", **config["ppo_kwargs"]
+            "MlpLstmPolicy", env, seed=config["seed"], device=torch_device, **config["ppo_kwargs"]
         )
 
     return cached_model("rl2", config, cache_dir, build, config["timesteps"])
@@ -105,17 +109,17 @@ def rl2_returns(
     obs = np.stack([o for o, _ in first])
     shape = list(policy.lstm_hidden_state_shape)
     shape[1] = len(envs)
-    state = (torch.zeros(shape), torch.zeros(shape))
-    starts = torch.ones(len(envs))
+    state = (torch.zeros(shape, device=policy.device), torch.zeros(shape, device=policy.device))
+    starts = torch.ones(len(envs), device=policy.device)
     trial_returns = np.zeros((len(envs), num_steps + 1))
     alive = np.ones(len(envs), dtype=bool)
     while alive.any():
         with torch.no_grad():
             dist, state = policy.get_distribution(
-                torch.as_tensor(obs, dtype=torch.float32), state, starts
+                torch.as_tensor(obs, dtype=torch.float32, device=policy.device), state, starts
             )
         actions = to_env_actions(draw(dist.distribution, generator), policy.action_space)
-        starts = torch.zeros(len(envs))
+        starts = torch.zeros(len(envs), device=policy.device)
         for i in np.flatnonzero(alive):
             obs[i], _, terminated, _, info = envs[i].step(actions[i])
             if terminated:
@@ -137,7 +141,7 @@ class RL2Agent(ComparisonAgent):
         c = self.context
         model = train_rl2(
             c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir,
-            trial_episodes=setting.steps + 1,
+            trial_episodes=setting.steps + 1, device=c.device,
         )
         returns = rl2_returns(
             model, c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes,

@@ -16,10 +16,13 @@ from metarl.tasks import Task
 
 
 def draw(dist: torch.distributions.Distribution, generator: torch.Generator) -> torch.Tensor:
+    """A sample of ``dist`` on the CPU, drawn from ``generator`` (a CPU generator, whichever
+    device the policy is on)."""
     if isinstance(dist, Normal):
-        return dist.loc + dist.scale * torch.randn(dist.loc.shape, generator=generator)
+        loc, scale = dist.loc.cpu(), dist.scale.cpu()
+        return loc + scale * torch.randn(loc.shape, generator=generator)
     if isinstance(dist, Categorical):
-        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+        return torch.multinomial(dist.probs.cpu(), 1, generator=generator).squeeze(-1)
     raise ValueError(f"cannot sample from {type(dist).__name__}; need a Gaussian or categorical")
 
 
@@ -63,7 +66,9 @@ def feedforward_actor(
 
     def act(obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            dist = policy.get_distribution(torch.as_tensor(obs, dtype=torch.float32))
+            dist = policy.get_distribution(
+                torch.as_tensor(obs, dtype=torch.float32, device=policy.device)
+            )
         return to_env_actions(draw(dist.distribution, generator), policy.action_space)
 
     return act

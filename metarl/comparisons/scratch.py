@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
+from metarl.agents.device import resolve_device
 from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.checks import (
     RESERVED_PPO_KWARGS,
@@ -45,18 +46,21 @@ def scratch_returns(
     activation: str,
     *,
     ppo_kwargs: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> np.ndarray:
     """A fresh PPO per task: column ``k`` after ``k`` updates of ``episodes * horizon`` steps.
 
     Each PPO trains on an env fixed to its task with ``n_steps = episodes * max_episode_steps``
     (one rollout and one PPO update per column; column 0 is the untrained policy) and is evaluated
-    on ``episodes`` seeded stochastic episodes. ``ppo_kwargs`` (not ``n_steps``) go to ``PPO``;
+    on ``episodes`` seeded stochastic episodes. ``ppo_kwargs`` (not ``n_steps``) go to ``PPO``, which
+    trains on ``device`` (``auto``, ``cpu``, ``cuda``);
     ``batch_size`` defaults to the divisor of ``n_steps`` closest to 64.
     """
     env_id, env_kwargs, tasks, num_steps, episodes, seed = check_eval_args(
         env_id, env_kwargs, tasks, num_steps, episodes, seed
     )
     sizes, act = check_arch(hidden_sizes, activation)
+    torch_device = resolve_device(device)
     extra = check_json_mapping("ppo_kwargs", ppo_kwargs, RESERVED_PPO_KWARGS | {"n_steps"})
     n_steps = episodes * max_episode_steps(env_id, env_kwargs)
     extra.setdefault("batch_size", _batch_size_near(n_steps))
@@ -68,7 +72,7 @@ def scratch_returns(
             gym.make(env_id, task=task, **env_kwargs),
             n_steps=n_steps,
             seed=derive_seed(seed, k),
-            device="cpu",
+            device=torch_device,
             policy_kwargs=policy_kwargs(sizes, act),
             **extra,
         )
@@ -95,6 +99,6 @@ class ScratchAgent(ComparisonAgent):
         c = self.context
         returns = scratch_returns(
             c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes, setting.seed,
-            c.hidden_sizes, c.activation,
+            c.hidden_sizes, c.activation, device=c.device,
         )
         return AdaptationCurves(returns, None)

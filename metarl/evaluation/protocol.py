@@ -14,7 +14,7 @@ Gradient-based agents adapted by an :class:`~metarl.agents.inner.InnerLoop` foll
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -131,8 +131,8 @@ class AgentContext:
     """Training budget, in env steps, of agents trained for the comparison."""
     cache_dir: Path
     """Where trained comparison agents are cached."""
-    options: Mapping[str, Any] = field(default_factory=dict)
-    """Further settings a registered agent may read."""
+    device: str = "cpu"
+    """Where agents trained for the comparison train and act: ``auto``, ``cpu`` or ``cuda``."""
 
 
 class GradedAgent(Protocol):

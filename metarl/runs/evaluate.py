@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from metarl.agents.device import resolve_device
 from metarl.evaluation import (
     AdaptationSetting,
     AgentContext,
@@ -34,6 +35,7 @@ def evaluate_run(
     comparisons: Sequence[str] = (),
     seed: int = 0,
     checkpoint: str = "last",
+    device: str = "cpu",
 ) -> EvaluationResult:
     """The fast-adaptation evaluation of a run folder's agent, beside the named ``comparisons``
     (agents of the registry, :func:`~metarl.evaluation.registered_agents`).
@@ -41,10 +43,11 @@ def evaluate_run(
     Every agent sees the same ``num_tasks`` tasks of ``split`` (default: the config's
     ``eval_tasks``), ``episodes`` episodes per adaptation step (default: the config's
     ``episodes_per_task``) and ``steps`` steps (default: the config's ``eval_steps``).
-    Comparison agents that train (the SB3 ones) are trained once and cached in
-    ``<run>/baselines``.
+    Comparison agents that train (the SB3 ones) train on ``device`` (``auto``, ``cpu``,
+    ``cuda``), once: they are cached in ``<run>/baselines``.
     """
     factories = {name: agent_factory(name) for name in comparisons}
+    resolve_device(device)
     if split == "train":
         raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
     seed = require_seed("seed", seed)
@@ -72,6 +75,7 @@ def evaluate_run(
             inner_kwargs=inner_loop_kwargs(config, int(sampler.observation_space.shape[0])),
             timesteps=config.comparison_timesteps,
             cache_dir=RunFolder(run_dir).baselines,
+            device=device,
         )
         agents = {"meta-trained": InnerLoopAgent(learner.policy, learner.inner)}
         agents.update((name, factory(context)) for name, factory in factories.items())

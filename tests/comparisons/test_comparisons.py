@@ -392,3 +392,23 @@ def test_trial_wrapper_rejects_resampling_and_unbounded_envs():
         TrialWrapper(gym.make(NAV).unwrapped, trial_episodes=2)
     with pytest.raises(ValueError, match="trial_episodes"):
         TrialWrapper(gym.make(NAV), trial_episodes=0)
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_sb3_comparisons_train_and_act_on_the_device(tmp_path, device):
+    tasks = MultiTaskSampler(NAV, 1).task_distribution.split("test").tasks[:2]
+    model = train_oracle(
+        NAV, None, 256, 0, tmp_path, HIDDEN, "tanh", ppo_kwargs=TINY_PPO, device=device
+    )
+    assert model.device.type == device
+    assert np.isfinite(oracle_returns(model, NAV, None, tasks, 1, 2, 0)).all()
+    rl2 = train_rl2(NAV, None, 128, 0, tmp_path, 2, ppo_kwargs=TINY_RL2, device=device)
+    assert rl2.device.type == device
+    assert np.isfinite(rl2_returns(rl2, NAV, None, tasks, 1, 1, 0)).all()
+    returns = scratch_returns(NAV, None, tasks[:1], 1, 1, 0, HIDDEN, "tanh", device=device)
+    assert np.isfinite(returns).all()
+    with pytest.raises(ValueError, match="device must be one of"):
+        train_pretrained(NAV, None, 256, 0, tmp_path, HIDDEN, "tanh", device="gpu")
