@@ -25,210 +25,34 @@ import itertools
 import multiprocessing as mp
 import os
 import pickle
-import signal
 import time
-import traceback
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from metarl.envs.core import check_options, check_tasks, sub_env_seeds
+from metarl.envs.process_workers import (
+    ERROR,
+    PIPE,
+    STEP,
+    SubEnvSlice,
+    Worker,
+    WorkerError,
+    allocate,
+    run_worker,
+    view,
+)
 from metarl.envs.task_env import TaskEnv
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
 __all__ = ["ProcessVectorEnv", "WorkerError", "default_start_method", "vector_env_class"]
 
-_BUFFERS = ("actions", "observations", "rewards", "terminated", "truncated", "infos")
 _LIVENESS_SECONDS = 0.05  # how often a waiting parent checks that a worker is alive
 _STARTUP_SECONDS = 120.0  # least time given to start the workers and build their envs
-_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
-
-
-class WorkerError(RuntimeError):
-    """An exception raised inside a worker process, re-raised in the parent (which closed the env).
-
-    ``exc_type``, ``exc_message`` and ``worker_traceback`` hold the worker's exception type name,
-    its message and its traceback text; the error's message includes all three.
-    """
-
-    def __init__(self, where: str, exc_type: str, exc_message: str, worker_traceback: str):
-        super().__init__(
-            f"{where} failed with {exc_type}: {exc_message}; the env is closed. "
-            f"Worker traceback:\n{worker_traceback}"
-        )
-        self.exc_type, self.exc_message = exc_type, exc_message
-        self.worker_traceback = worker_traceback
-
-
-def _failure(err: BaseException) -> tuple[str, str, str]:
-    """What a worker sends the parent about ``err``: type name, message, traceback text."""
-    kind = type(err)
-    name = (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
-    return name, str(err), "".join(traceback.format_exception(err))
-
-
-class _Worker(NamedTuple):
-    process: Any
-    conn: Any  # pipe for commands with arguments, and failures
-    go: Any  # semaphore: a command is ready
-    done: Any  # semaphore: the answer is ready
-
-
-class _Slice:
-    """The sub-envs ``rows`` of a vector env, stepped together (inside a worker or in-process)."""
-
-    def __init__(
-        self,
-        env_class: type[TaskEnv],
-        env_kwargs: dict[str, Any],
-        buffers: dict[str, np.ndarray],
-        rows: slice,
-        max_episode_steps: int,
-    ):
-        self.envs = [env_class(**env_kwargs) for _ in range(rows.stop - rows.start)]
-        self.step_many = env_class.step_many
-        for name in _BUFFERS:
-            setattr(self, name, buffers[name][rows])
-        self.max_episode_steps = max_episode_steps
-        self.steps = np.zeros(len(self.envs), dtype=np.int64)
-        self.done = np.zeros(len(self.envs), dtype=bool)
-
-    def set_tasks(self, tasks: Sequence[Task]) -> None:
-        for env, task in zip(self.envs, tasks, strict=True):
-            env.set_task(task)
-
-    def reset(self, seeds: Sequence[int | None]) -> None:
-        for i, (env, seed) in enumerate(zip(self.envs, seeds, strict=True)):
-            self.observations[i] = env.reset(seed=seed)[0]
-        self.rewards[:] = 0.0
-        self.terminated[:] = False
-        self.truncated[:] = False
-        self.infos[:] = 0.0
-        self.steps[:] = 0
-        self.done[:] = False
-
-    def _store(self, rows: slice | np.ndarray, envs: Sequence[Any]) -> None:
-        """Step ``envs`` (the sub-envs ``rows``) and write their results into the buffers."""
-        results = self.step_many(envs, self.actions[rows])
-        for name, value in zip(
-            ("observations", "rewards", "terminated", "infos"), results, strict=True
-        ):
-            getattr(self, name)[rows] = value
-        self.steps[rows] += 1
-
-    def step(self) -> None:
-        if not self.done.any():
-            self._store(slice(None), self.envs)
-        else:  # NEXT_STEP autoreset: sub-envs that finished last step only reset now
-            active = np.flatnonzero(~self.done)
-            if active.size:
-                self._store(active, [self.envs[i] for i in active])
-            for i in np.flatnonzero(self.done):
-                self.observations[i] = self.envs[i].reset()[0]
-                self.rewards[i] = 0.0
-                self.terminated[i] = False
-                self.infos[i] = 0.0
-                self.steps[i] = 0
-        np.greater_equal(self.steps, self.max_episode_steps, out=self.truncated)
-        np.logical_or(self.terminated, self.truncated, out=self.done)
-
-    def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-
-_STEP, _PIPE = 1, 2  # commands: step the slice, or read (method, args) from the pipe
-_OK, _ERROR = 1, 2  # statuses; an error's _failure() follows on the pipe
-
-
-def _worker(
-    conn: Any,
-    go: Any,
-    done: Any,
-    signals: tuple[Any, tuple[int, ...], str],
-    k: int,
-    spin_seconds: float,
-    arrays: dict[str, tuple[Any, tuple[int, ...], str]],
-    part: bytes,
-) -> None:
-    """Worker process ``k``: build the slice, then run commands until "close".
-
-    ``part`` is the pickled ``(env_class, env_kwargs, rows, max_episode_steps)`` of its slice,
-    unpickled here so that a failure to rebuild it (an import error, say) reaches the parent too.
-
-    Each command is announced by ``go``; its code (step, or a method on the pipe) and the status
-    of its answer live in the shared ``signals`` array; ``done`` announces the answer. Semaphores
-    wake a process several times faster than pipes, which matters at a few ms per step.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
-    command, status = _view(*signals)
-    parent = mp.parent_process()
-    try:
-        env_class, env_kwargs, rows, max_episode_steps = pickle.loads(part)
-        buffers = {name: _view(*spec) for name, spec in arrays.items()}
-        envs = _Slice(env_class, env_kwargs, buffers, rows, max_episode_steps)
-        status[k] = _OK
-    except BaseException as err:  # SystemExit too: the parent must learn why
-        status[k] = _ERROR
-        conn.send(_failure(err))
-        done.release()
-        return
-    done.release()
-    while True:
-        if not _acquire(go, spin_seconds):
-            if parent is not None and not parent.is_alive():
-                return  # orphaned
-            continue
-        try:
-            if command[k] == _STEP:
-                envs.step()
-            else:
-                method, payload = conn.recv()
-                if method == "close":
-                    envs.close()
-                    return
-                getattr(envs, method)(*payload)
-            status[k] = _OK
-        except Exception as err:
-            status[k] = _ERROR
-            conn.send(_failure(err))
-        done.release()
-
-
-def _acquire(semaphore: Any, spin_seconds: float) -> bool:
-    """Acquire ``semaphore`` within a second; poll it for ``spin_seconds`` before sleeping.
-
-    Waking a sleeping process can take up to a millisecond on a virtual machine, as long as
-    stepping a slice; a worker that polls briefly after its answer takes the next step at once.
-    """
-    if spin_seconds > 0:
-        start = time.perf_counter()
-        while time.perf_counter() - start < spin_seconds:
-            if semaphore.acquire(False):
-                return True
-            _yield()  # let the parent (or anything else) run first
-    return semaphore.acquire(timeout=1.0)
-
-
-def _view(raw: Any, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    count = int(np.prod(shape, dtype=np.int64))
-    return np.frombuffer(raw, dtype=dtype, count=count).reshape(shape)
-
-
-def _allocate(
-    ctx: Any, shape: tuple[int, ...], dtype: np.dtype
-) -> tuple[Any, tuple[int, ...], str]:
-    nbytes = max(1, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
-    raw = ctx.RawArray("b", nbytes) if ctx is not None else bytearray(nbytes)
-    return raw, tuple(shape), np.dtype(dtype).str
 
 
 def default_start_method() -> str:
@@ -316,8 +140,8 @@ class ProcessVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.task_distribution: TaskDistribution = probe.task_distribution
         probe.close()
-        self._workers: list[_Worker] = []
-        self._local: _Slice | None = None
+        self._workers: list[Worker] = []
+        self._local: SubEnvSlice | None = None
         self._start(env_kwargs, start_method)
         self.closed = False
         try:
@@ -352,31 +176,31 @@ class ProcessVectorEnv(VectorEnv):
             ctx = mp.get_context(method)
             if method == "forkserver":
                 ctx.set_forkserver_preload(["__main__", __name__])
-        arrays = {name: _allocate(ctx, *spec) for name, spec in shapes.items()}
-        self._buffers = {name: _view(*spec) for name, spec in arrays.items()}
+        arrays = {name: allocate(ctx, *spec) for name, spec in shapes.items()}
+        self._buffers = {name: view(*spec) for name, spec in arrays.items()}
         bounds = np.linspace(0, n, max(self.num_workers, 1) + 1).round().astype(int)
         self._rows = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
         if not self.num_workers:
-            self._local = _Slice(
+            self._local = SubEnvSlice(
                 self.env_class, env_kwargs, self._buffers, self._rows[0], self.max_episode_steps
             )
             return
-        signals = _allocate(ctx, (2, self.num_workers), np.dtype(np.int8))
-        self._command, self._status = _view(*signals)
+        signals = allocate(ctx, (2, self.num_workers), np.dtype(np.int8))
+        self._command, self._status = view(*signals)
         try:
             for k, rows in enumerate(self._rows):
                 parent, child = ctx.Pipe()
                 go, done = ctx.Semaphore(0), ctx.Semaphore(0)
                 part = pickle.dumps((self.env_class, env_kwargs, rows, self.max_episode_steps))
                 process = ctx.Process(
-                    target=_worker,
+                    target=run_worker,
                     args=(child, go, done, signals, k, self.spin_seconds, arrays, part),
                     name=f"metarl-{self.env_class.__name__}-worker-{k}",
                     daemon=True,
                 )
                 process.start()
                 child.close()
-                self._workers.append(_Worker(process, parent, go, done))
+                self._workers.append(Worker(process, parent, go, done))
             self._wait(max(self.timeout, _STARTUP_SECONDS))
         except BaseException:
             self.close_extras()
@@ -391,7 +215,7 @@ class ProcessVectorEnv(VectorEnv):
             getattr(self._local, method)(*payloads[0])
             return
         for k, (worker, payload) in enumerate(zip(self._workers, payloads, strict=True)):
-            self._command[k] = _STEP if method == "step" else _PIPE
+            self._command[k] = STEP if method == "step" else PIPE
             worker.go.release()
             if method != "step":
                 try:  # after `go`: the worker reads while we write, whatever the size
@@ -417,7 +241,7 @@ class ProcessVectorEnv(VectorEnv):
                     failure = TimeoutError(
                         f"{name} did not answer within {timeout:g} s; the env is closed"
                     )
-            if failure is None and self._status[k] == _ERROR:
+            if failure is None and self._status[k] == ERROR:
                 detail = worker.conn.recv() if worker.conn.poll(timeout) else ("?", "?", "(none)")
                 name = f"worker {k} (pid {worker.process.pid}) of {type(self).__name__}"
                 failure = WorkerError(name, *detail)
@@ -431,7 +255,7 @@ class ProcessVectorEnv(VectorEnv):
             self._local.close()
         for k, worker in enumerate(self._workers):
             if worker.process.is_alive():
-                self._command[k] = _PIPE
+                self._command[k] = PIPE
                 worker.go.release()
                 try:
                     worker.conn.send(("close", ()))
