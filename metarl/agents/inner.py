@@ -136,7 +136,7 @@ class InnerLoop:
         )
         for k in range(batch.num_tasks):
             cols = slice(k * per_task, (k + 1) * per_task)
-            task = batch.task(k)
+            task = batch.episodes_of(k)
             baseline = self.baseline_factory()
             baseline.fit(task.observations, returns[:, cols], task.mask)
             values[:, cols] = baseline.predict(task.observations, task.mask)

@@ -83,7 +83,7 @@ class EpisodeBatch(NamedTuple):
         """Fraction of each task's episodes that succeeded, ``[K]`` (``None`` without ``success``)."""
         return None if self.success is None else self.success.view(self.num_tasks, -1).mean(1)
 
-    def task(self, k: int) -> EpisodeBatch:
+    def episodes_of(self, k: int) -> EpisodeBatch:
         """The episodes of task ``k`` alone, as a one-task batch."""
         return self._tasks(k, k + 1)
 

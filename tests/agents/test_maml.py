@@ -195,7 +195,7 @@ def test_per_task_gradients_from_one_backward(problem):
     grads = torch.autograd.grad(inner.loss(stacked, train, adv_train).sum(), list(stacked.values()))
     for k in range(K):
         task_loss = inner.loss(
-            stack_params(theta, 1), train.task(k), adv_train[:, k * E : (k + 1) * E]
+            stack_params(theta, 1), train.episodes_of(k), adv_train[:, k * E : (k + 1) * E]
         )
         expected = torch.autograd.grad(task_loss.sum(), list(theta.values()))
         for g, e in zip(grads, expected, strict=True):

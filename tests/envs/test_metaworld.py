@@ -167,7 +167,7 @@ def test_sampler_records_episode_success():
     batch = sampler.sample(policy, tasks, seed=0)
     assert batch.success is not None and batch.success.shape == (6,)
     assert batch.task_success_rates().shape == (3,)
-    assert batch.task(1).success.shape == (2,)
+    assert batch.episodes_of(1).success.shape == (2,)
     sampler.close()
 
 
