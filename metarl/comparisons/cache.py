@@ -95,7 +95,7 @@ def cached_model(
                 ) from err
             logger.info("loaded the cached %s policy from %s", kind, model_path)
             return model
-    logger.info("training the %s baseline (%s): %s", kind, reason, config)
+    logger.info("training the %s comparison agent (%s): %s", kind, reason, config)
     started = time.perf_counter()
     model = build()
     model.learn(total_timesteps=timesteps)

@@ -54,7 +54,7 @@ def check_json_mapping(
 def check_env_kwargs(env_kwargs: Any) -> dict[str, Any]:
     kwargs = check_json_mapping("env_kwargs", env_kwargs)
     if "task" in kwargs:
-        raise ValueError("env_kwargs must not set 'task'; the baselines choose the tasks")
+        raise ValueError("env_kwargs must not set 'task'; the comparison agents choose the tasks")
     return kwargs
 
 

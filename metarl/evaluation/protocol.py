@@ -58,8 +58,9 @@ def adaptation_curves(
 
     Every step samples ``sampler.episodes_per_task`` fresh episodes per task with the current
     (adapted) parameters, records their mean return, then adapts on them. The same protocol serves
-    every agent and baseline: pass its policy and the inner loop to apply. ``seed`` seeds the
-    envs and the action noise, so the result does not depend on the sampler's earlier use.
+    every agent adapted by an inner loop: pass its policy and the inner loop to apply. ``seed``
+    seeds the envs and the action noise, so the result does not depend on the sampler's earlier
+    use.
     """
     if not tasks:
         raise ValueError("adaptation needs at least one task")
