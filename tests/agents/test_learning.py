@@ -2,13 +2,14 @@
 beats the same inner step from a randomly initialised policy. Small seeded budgets.
 
 Measured (seed 0, 10 test tasks x 10 episodes; gain = post - pre, SE over tasks; per-task
-action-noise streams):
-- MAML-TRPO Navigation2D, 15 iterations: pre -47.6, post -22.6, gain 25.0 (SE 3.5); random-init
-  post -231.
-- MAML-PPO Navigation2D, 30 iterations: pre -47.0, post -39.8, gain 7.2 (SE 1.7).
-- ProMP Navigation2D, 30 iterations: pre -48.0, post -33.8, gain 14.2 (SE 2.1).
-- MAML-TRPO Bandit (5 arms, 10 pulls, 20 episodes/task), 15 iterations: pre 4.64, post 6.87,
-  gain 2.2 (SE 0.36); random-init post 5.07.
+action-noise streams; pytorch-maml-rl's conventions: per-episode averaging, no bootstrapping at the
+time limit):
+- MAML-TRPO Navigation2D, 15 iterations: pre -48.2, post -23.8, gain 24.4 (SE 3.9); random-init
+  post -234.5.
+- MAML-PPO Navigation2D, 30 iterations: pre -47.2, post -37.6, gain 9.5 (SE 1.6).
+- ProMP Navigation2D, 30 iterations: pre -48.5, post -32.4, gain 16.1 (SE 2.2).
+- MAML-TRPO Bandit (5 arms, 10 pulls, 20 episodes/task), 15 iterations: pre 4.71, post 6.85,
+  gain 2.1 (SE 0.29); random-init post 5.07.
 Thresholds sit well below the measured gains and require the gain to exceed 2 standard errors.
 """
 
