@@ -165,16 +165,14 @@ class MetaLearner:
     # ------------------------------------------------------------------ persistence
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue training: parameters, optimiser and RNG states."""
-        optimizer = getattr(self.outer, "_optimizer", None)
         return {
+            **self.outer.state_dict(),
             "policy": self.policy.state_dict(),
             "step_sizes": (
                 self.inner.step_sizes.state_dict()
                 if isinstance(self.inner.step_sizes, nn.ParameterDict)
                 else None
             ),
-            "optimizer": None if optimizer is None else optimizer.state_dict(),
-            "outer": {k: v for k, v in vars(self.outer).items() if not k.startswith("_")},
             "iteration": self.iteration,
             "rng": self.rng.bit_generator.state,
             "sampler_rng": self.sampler.generator.get_state(),
@@ -187,10 +185,7 @@ class MetaLearner:
             if not isinstance(self.inner.step_sizes, nn.ParameterDict):
                 raise ValueError("checkpoint has learned step sizes but this inner loop has none")
             self.inner.step_sizes.load_state_dict(state["step_sizes"])
-        for key, value in state["outer"].items():
-            setattr(self.outer, key, value)
-        if state["optimizer"] is not None:
-            self.outer.optimizer(self.meta_parameters).load_state_dict(state["optimizer"])
+        self.outer.load_state_dict(state, self.meta_parameters)
         self.iteration = state["iteration"]
         self.rng.bit_generator.state = state["rng"]
         self.sampler.generator.set_state(state["sampler_rng"])

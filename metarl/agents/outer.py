@@ -6,9 +6,10 @@ their current values and returns a :class:`MetaObjective`; it updates the parame
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import nn
@@ -70,11 +71,39 @@ Objective = Callable[[], MetaObjective]
 
 
 class OuterLoop(Protocol):
-    """Updates ``parameters`` in place from ``objective``; returns metrics."""
+    """Updates ``parameters`` in place from ``objective``; returns metrics. Its state (settings,
+    adapted coefficients, optimiser moments) round-trips through ``state_dict``."""
 
     def step(
         self, parameters: Sequence[nn.Parameter], objective: Objective
     ) -> dict[str, float]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], parameters: Sequence[nn.Parameter]) -> None: ...
+
+
+class _DataclassState:
+    """``state_dict`` of a dataclass outer loop: ``{"outer": its fields, "optimizer": the state of
+    its optimiser, or None}`` (the checkpoint format since the first release)."""
+
+    _optimizer: torch.optim.Optimizer | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The outer loop's fields and its optimiser's state (None before the first step)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        optimizer = None if self._optimizer is None else self._optimizer.state_dict()
+        return {"outer": fields, "optimizer": optimizer}
+
+    def load_state_dict(self, state: dict[str, Any], parameters: Sequence[nn.Parameter]) -> None:
+        """Restore :meth:`state_dict` output; the optimiser is rebuilt over ``parameters``."""
+        for name, value in state["outer"].items():
+            setattr(self, name, value)
+        if state["optimizer"] is not None:
+            self.optimizer(parameters).load_state_dict(state["optimizer"])
+
+    def optimizer(self, parameters: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
+        raise TypeError(f"{type(self).__name__} has no optimiser state to restore")
 
 
 def _check_finite(name: str, value: torch.Tensor) -> None:
@@ -83,7 +112,7 @@ def _check_finite(name: str, value: torch.Tensor) -> None:
 
 
 @dataclass
-class TRPO:
+class TRPO(_DataclassState):
     """TRPO outer loop of MAML (Finn et al. 2017; Schulman et al. 2015).
 
     Natural-gradient step on the post-update surrogate under ``mean KL <= max_kl``: conjugate
@@ -150,7 +179,7 @@ class TRPO:
 
 
 @dataclass
-class PPO:
+class PPO(_DataclassState):
     """PPO-style clipped outer loop with Adam (MAML-PPO): several epochs on one meta-batch."""
 
     learning_rate: float = 3e-4

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, make_policy
+from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, ProMP, make_policy
 from metarl.agents.optimization import (
     flatten_tensors,
     hessian_vector_product,
@@ -276,6 +276,34 @@ def test_save_and_load_round_trip(tmp_path):
     with pytest.raises(ValueError, match="corrupt"):
         other.load(tmp_path / "bad.pt")
     assert np.isfinite(a["pre_return"])
+
+
+def test_promp_state_round_trips_through_a_checkpoint(tmp_path):
+    """The outer loop's own state (ProMP's adapted KL coefficient, Adam's moments) is restored,
+    so the next meta-step equals the uninterrupted one."""
+
+    def promp_learner():
+        torch.manual_seed(0)
+        learner = make_learner(estimator="lvc")
+        learner.outer = ProMP(learning_rate=3e-3, epochs=2, kl_coeff=1e-3)
+        return learner
+
+    learner = promp_learner()
+    tasks = learner.sampler.task_distribution.split("train").sample(2, seed=0)
+    learner.meta_step(tasks)
+    assert learner.outer.kl_coeff != 1e-3  # adapted towards the target
+    learner.save(tmp_path / "ckpt.pt")
+    other = promp_learner()
+    other.load(tmp_path / "ckpt.pt")
+    assert other.outer.kl_coeff == learner.outer.kl_coeff
+    assert other.outer.state_dict()["optimizer"]["state"].keys() == (
+        learner.outer.state_dict()["optimizer"]["state"].keys()
+    )
+    assert learner.meta_step(tasks)["post_return"] == other.meta_step(tasks)["post_return"]
+    torch.testing.assert_close(
+        flatten_tensors(list(learner.policy.parameters())),
+        flatten_tensors(list(other.policy.parameters())), rtol=0, atol=0,
+    )
 
 
 class _CapturingOuter:
