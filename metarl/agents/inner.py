@@ -9,21 +9,16 @@ functions of the shared ones (second-order MAML), with ``first_order=True`` they
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
 
 import torch
 from torch import nn
 
 from metarl.agents.returns import discounted_returns, gae
 from metarl.agents.value_functions import Baseline, LinearFeatureBaseline
+from metarl.choices import ESTIMATORS, WEIGHTINGS, Estimator, Weighting
 from metarl.sampling import BatchedPolicy, EpisodeBatch, Params
 
-__all__ = ["WEIGHTINGS", "InnerLoop", "per_task_mean", "step_weights"]
-
-Estimator = Literal["reinforce", "lvc"]
-Weighting = Literal["episode", "step"]
-WEIGHTINGS: tuple[str, ...] = ("episode", "step")
-"""How a task's steps are averaged (:func:`step_weights`)."""
+__all__ = ["InnerLoop", "per_task_mean", "step_weights"]
 
 
 def step_weights(batch: EpisodeBatch, weighting: Weighting) -> torch.Tensor:
@@ -92,8 +87,8 @@ class InnerLoop:
             raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
         if not 0 <= gae_lambda <= 1:
             raise ValueError(f"gae_lambda must lie in [0, 1], got {gae_lambda!r}")
-        if estimator not in ("reinforce", "lvc"):
-            raise ValueError(f"estimator must be 'reinforce' or 'lvc', got {estimator!r}")
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}")
         self.policy = policy

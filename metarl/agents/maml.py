@@ -18,15 +18,11 @@ import torch
 from torch import nn
 
 from metarl.agents.inner import InnerLoop
-from metarl.agents.meta_objective import (
-    KL_DIRECTIONS,
-    InnerStep,
-    KLDirection,
-    MetaObjectiveBuilder,
-)
+from metarl.agents.meta_objective import InnerStep, MetaObjectiveBuilder
 from metarl.agents.outer import OuterLoop
 from metarl.agents.policies import check_policy_fits
 from metarl.checkpoint import load_checkpoint, save_checkpoint
+from metarl.choices import KL_DIRECTIONS, KLDirection
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task
 from metarl.validation import require_int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import torch
 from torch import nn
@@ -13,14 +12,10 @@ from metarl.agents.inner import InnerLoop
 from metarl.agents.optimization import hessian_vector_product, per_task_gauss_newton_product
 from metarl.agents.outer import MetaObjective
 from metarl.agents.policies import kl_divergence
+from metarl.choices import KL_DIRECTIONS, KLDirection
 from metarl.sampling import EpisodeBatch, Params, stack_params
 
-__all__ = ["KL_DIRECTIONS", "InnerStep", "MetaObjectiveBuilder", "post_update_kl"]
-
-KLDirection = Literal["new_old", "old_new"]
-KL_DIRECTIONS: tuple[str, ...] = ("new_old", "old_new")
-"""Direction of the post-update KL of the trust region: ``KL(new || old)`` (pytorch-maml-rl) or
-``KL(old || new)`` (Schulman et al. 2015, rllab); ``old`` is the sampling-time adapted policy."""
+__all__ = ["InnerStep", "MetaObjectiveBuilder", "post_update_kl"]
 
 InnerStep = tuple[EpisodeBatch, torch.Tensor, torch.Tensor]
 """One inner step's episodes, their advantages and their sampling-time log-probabilities."""

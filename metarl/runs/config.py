@@ -16,16 +16,14 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from metarl.choices import Estimator, KLDirection, Weighting
 from metarl.validation import require_finite, require_seed, short_repr
 
 __all__ = ["ConfigError", "TrainConfig", "load_config"]
 
 Outer = Literal["trpo", "ppo", "promp"]
-Estimator = Literal["reinforce", "lvc"]
 ValueFunctionKind = Literal["linear", "mlp"]
 SamplerKind = Literal["local", "ray"]
-Weighting = Literal["episode", "step"]
-KLDirection = Literal["new_old", "old_new"]
 
 
 class ConfigError(ValueError):

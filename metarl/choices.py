@@ -1,0 +1,27 @@
+"""The named choices of the MAML-family agents, declared once for the config (which must stay
+torch-free) and the agents that act on them."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+__all__ = [
+    "ESTIMATORS",
+    "KL_DIRECTIONS",
+    "WEIGHTINGS",
+    "Estimator",
+    "KLDirection",
+    "Weighting",
+]
+
+Estimator = Literal["reinforce", "lvc"]
+"""Inner-loss estimator: REINFORCE (MAML) or ProMP's low-variance curvature estimator."""
+Weighting = Literal["episode", "step"]
+"""How a task's steps are averaged (:func:`metarl.agents.inner.step_weights`)."""
+KLDirection = Literal["new_old", "old_new"]
+"""The post-update KL of TRPO's trust region: KL(new || old) (pytorch-maml-rl) or KL(old || new)
+(Schulman et al. 2015, rllab); ``old`` is the sampling-time adapted policy."""
+
+ESTIMATORS: tuple[str, ...] = get_args(Estimator)
+WEIGHTINGS: tuple[str, ...] = get_args(Weighting)
+KL_DIRECTIONS: tuple[str, ...] = get_args(KLDirection)
