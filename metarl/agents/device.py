@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-__all__ = ["DEVICES", "Device", "resolve_device"]
+from metarl.choices import DEVICES, Device
 
-Device = Literal["auto", "cpu", "cuda"]
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-"""The accepted ``device`` values: ``auto`` is ``cuda`` where CUDA is available, else ``cpu``."""
+__all__ = ["DEVICES", "Device", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

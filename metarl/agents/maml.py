@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from metarl.agents.adaptation import InnerLoopAgent
 from metarl.agents.inner import InnerLoop
 from metarl.agents.meta_objective import InnerStep, MetaObjectiveBuilder
 from metarl.agents.outer import OuterLoop
@@ -24,7 +25,7 @@ from metarl.agents.policies import check_policy_fits
 from metarl.checkpoint import load_checkpoint, save_checkpoint
 from metarl.choices import KL_DIRECTIONS, KLDirection
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
-from metarl.tasks import Task
+from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
 __all__ = ["MetaLearner"]
@@ -52,6 +53,9 @@ class MetaLearner:
         kl_direction: direction of the post-update KL that TRPO's trust region and line search
             bound (:data:`KL_DIRECTIONS`). Both directions have the same Hessian at the
             sampling-time parameters, so only the line search's KL check differs.
+        meta_batch_size: tasks that :meth:`train_iteration` draws from the train split.
+
+    A :class:`~metarl.runs.kinds.Trainer`: ``metarl train`` drives it by :meth:`train_iteration`.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class MetaLearner:
         first_order: bool = False,
         seed: int = 0,
         kl_direction: KLDirection = "new_old",
+        meta_batch_size: int = 20,
     ):
         check_policy_fits(policy, sampler.observation_space, sampler.action_space)
         self.policy, self.sampler, self.inner, self.outer = policy, sampler, inner, outer
@@ -74,6 +79,7 @@ class MetaLearner:
                 f"kl_direction must be one of {list(KL_DIRECTIONS)}, got {kl_direction!r}"
             )
         self.kl_direction: KLDirection = kl_direction
+        self.meta_batch_size = require_int("meta_batch_size", meta_batch_size)
         self.iteration = 0
         self.rng = np.random.default_rng(seed)
         self.sampler.seed(seed)
@@ -103,6 +109,24 @@ class MetaLearner:
         if params is None:
             params = self._initial(batch.num_tasks, requires_grad=False)
         return self.inner.adapt(batch, params)
+
+    @property
+    def task_distribution(self) -> TaskDistribution:
+        """The family's tasks."""
+        return self.sampler.task_distribution
+
+    def train_iteration(self, rng: np.random.Generator) -> dict[str, float]:
+        """:meth:`meta_step` on ``meta_batch_size`` tasks of the train split drawn with ``rng``."""
+        tasks = self.task_distribution.split("train").sample(self.meta_batch_size, seed=rng)
+        return self.meta_step(tasks)
+
+    def graded_agent(self) -> InnerLoopAgent:
+        """The policy adapted by the inner loop, as the evaluation grades it."""
+        return InnerLoopAgent(self.policy, self.inner)
+
+    def close(self) -> None:
+        """Close the sampler's envs."""
+        self.sampler.close()
 
     def meta_step(self, tasks: Sequence[Task]) -> dict[str, float]:
         """One meta-iteration on ``tasks``; returns metrics (returns before/after adaptation,

@@ -1,4 +1,5 @@
-"""Build a run's parts from its config: the inner loop's arguments and the meta-learner."""
+"""Build a run's trainer from its config: the MAML family's meta-learner and inner loop, and any
+other agent kind through :mod:`metarl.runs.kinds`."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from metarl.agents import (
 )
 from metarl.envs import require_family
 from metarl.runs.config import ConfigError, TrainConfig
+from metarl.runs.kinds import AgentKind, Trainer, agent_kind
 from metarl.sampling import MultiTaskSampler
 
-__all__ = ["build", "build_learner", "inner_loop_kwargs"]
+__all__ = ["MAML_KIND", "build", "build_learner", "inner_loop_kwargs"]
 
 
 def inner_loop_kwargs(config: TrainConfig, obs_dim: int) -> dict[str, Any]:
@@ -77,18 +79,23 @@ def build_learner(config: TrainConfig) -> MetaLearner:
         )
     return MetaLearner(
         policy, sampler, inner, outer, config.num_inner_steps, config.first_order, config.seed,
-        kl_direction=config.kl_direction,
+        kl_direction=config.kl_direction, meta_batch_size=config.meta_batch_size,
     )
 
 
-def build(config: TrainConfig) -> MetaLearner:
-    """:func:`build_learner`, with the env's errors as :class:`ConfigError`."""
+MAML_KIND = AgentKind(build_learner)
+"""The MAML family (MAML-TRPO, MAML-PPO, ProMP, FO-MAML, Meta-SGD), set by the config's
+top-level keys."""
+
+
+def build(config: TrainConfig) -> Trainer:
+    """The trainer of ``config``'s agent kind, with the env's errors as :class:`ConfigError`."""
     try:
         require_family(config.env)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     try:
-        return build_learner(config)
+        return agent_kind(config.agent).build(config)
     except TypeError as err:  # the config's types are checked: it is env_kwargs the env rejects
         raise ConfigError(
             f"env {config.env} does not accept env_kwargs {config.env_kwargs!r}: {err}"

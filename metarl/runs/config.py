@@ -16,10 +16,10 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from metarl.choices import Estimator, KLDirection, Weighting
+from metarl.choices import DEVICES, Estimator, KLDirection, Weighting
 from metarl.validation import require_finite, require_seed, short_repr
 
-__all__ = ["ConfigError", "TrainConfig", "load_config"]
+__all__ = ["ConfigError", "TrainConfig", "load_config", "options_from_dict"]
 
 Outer = Literal["trpo", "ppo", "promp"]
 ValueFunctionKind = Literal["linear", "mlp"]
@@ -35,6 +35,12 @@ class TrainConfig:
     """Everything a meta-training run depends on. Defaults: MAML-TRPO on 2D navigation with the
     settings of Finn et al. 2017 / pytorch-maml-rl."""
 
+    agent: str = "maml"
+    """Agent kind (:func:`~metarl.runs.kinds.registered_agent_kinds`): ``maml`` (the MAML family,
+    set by the keys below) or another registered kind, set by ``agent_options``."""
+    agent_options: dict[str, Any] = field(default_factory=dict)
+    """Hyperparameters of a non-MAML agent kind (checked against the kind's options dataclass);
+    ``--set agent_options.NAME=VALUE`` sets one."""
     env: str = "metarl/Navigation2D-v0"
     """Registered family id."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -103,6 +109,8 @@ class TrainConfig:
     """ProMP: initial coefficient of the pre-update KL penalty."""
     target_kl: float = 0.01
     """ProMP: target of the pre-update KL (the coefficient adapts towards it)."""
+    device: str = "cpu"
+    """Where the agent kinds that support it train and act: ``auto``, ``cpu`` or ``cuda``."""
     seed: int = 0
     """Seed of everything: policy initialisation, task draws, envs, action noise."""
     checkpoint_every: int = 10
@@ -160,6 +168,37 @@ class TrainConfig:
             raise ConfigError(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
         if self.outer == "promp" and self.estimator != "lvc":
             raise ConfigError("outer 'promp' needs estimator 'lvc' (ProMP's inner estimator)")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ConfigError(f"device must be one of {list(DEVICES)}, got {self.device!r}")
+        self.kind_options()
+
+    def kind_options(self) -> Any:
+        """The agent kind's options dataclass filled from ``agent_options`` (``None`` for a kind
+        without options); :class:`ConfigError` for an unknown kind or option."""
+        from metarl.runs.kinds import agent_kind, registered_agent_kinds
+
+        if self.agent not in registered_agent_kinds():
+            raise ConfigError(
+                f"agent must be one of {registered_agent_kinds()}, got {self.agent!r}"
+            )
+        if self.agent == "maml":
+            if self.agent_options:
+                raise ConfigError(
+                    "agent 'maml' takes its hyperparameters as top-level keys, not "
+                    f"agent_options; got agent_options {sorted(self.agent_options)}"
+                )
+            return None
+        options = agent_kind(self.agent).options
+        if options is None:
+            if self.agent_options:
+                raise ConfigError(
+                    f"agent {self.agent!r} takes no agent_options, got {sorted(self.agent_options)}"
+                )
+            return None
+        try:
+            return options_from_dict(options, self.agent_options)
+        except ConfigError as err:
+            raise ConfigError(f"agent_options of agent {self.agent!r}: {err}") from None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
@@ -190,13 +229,50 @@ class TrainConfig:
             if not sep:
                 raise ConfigError(f"--set takes key=value, got {assignment!r}")
             try:
-                data[key.strip()] = yaml.safe_load(text)
+                _assign(data, key.strip(), yaml.safe_load(text))
             except (yaml.YAMLError, ValueError, RecursionError) as err:
                 problem = getattr(err, "problem", None) or str(err) or type(err).__name__
                 raise ConfigError(
                     f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
                 ) from None
         return TrainConfig.from_dict(data)
+
+
+def _assign(data: dict[str, Any], key: str, value: Any) -> None:
+    """``data[key] = value``; a dotted key ``outer.inner`` sets a key of a mapping-valued key."""
+    head, dot, rest = key.partition(".")
+    if not dot:
+        data[key] = value
+        return
+    inner = data.get(head)
+    if not isinstance(inner, dict):
+        raise ConfigError(f"--set {key}: {head!r} is not a mapping-valued key")
+    inner = dict(inner)
+    _assign(inner, rest, value)
+    data[head] = inner
+
+
+def options_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    """An instance of the frozen dataclass ``cls`` from ``data``, with the checks of
+    :class:`TrainConfig`'s own keys: unknown keys and values of the wrong type raise
+    :class:`ConfigError` naming the key and what is allowed."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"options must be a mapping of keys to values, got {data!r}")
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown option(s) {unknown}; allowed: {allowed}")
+    hints = get_type_hints(cls)
+    values = {
+        name: tuple(value) if isinstance(value, list) and get_origin(hints[name]) is tuple else value
+        for name, value in data.items()
+    }
+    for name, value in values.items():
+        _check_type(name, value, hints[name])
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from None
 
 
 RENAMED_KEYS = {"baseline": "value_function", "baseline_timesteps": "comparison_timesteps"}

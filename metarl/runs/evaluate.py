@@ -11,7 +11,6 @@ from metarl.evaluation import (
     AdaptationSetting,
     AgentContext,
     EvaluationResult,
-    InnerLoopAgent,
     agent_factory,
 )
 from metarl.runs.build import inner_loop_kwargs
@@ -52,7 +51,7 @@ def evaluate_run(
         raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
     seed = require_seed("seed", seed)
     config, learner = load_run(run_dir, checkpoint)
-    distribution = learner.sampler.task_distribution
+    distribution = learner.task_distribution
     tasks = list(distribution.split(split).tasks)
     num_tasks = config.eval_tasks if num_tasks is None else require_int("num_tasks", num_tasks)
     if num_tasks > len(tasks):
@@ -77,11 +76,12 @@ def evaluate_run(
             cache_dir=RunFolder(run_dir).baselines,
             device=device,
         )
-        agents = {"meta-trained": InnerLoopAgent(learner.policy, learner.inner)}
+        agents = {"meta-trained": learner.graded_agent()}
         agents.update((name, factory(context)) for name, factory in factories.items())
         for name, agent in agents.items():
             logger.info("evaluating %s", name)
             result.add(name, agent.adaptation_curves(setting), agent.episodes_per_unit(setting))
     finally:
         sampler.close()
+        learner.close()
     return result

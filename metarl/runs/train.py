@@ -30,19 +30,19 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from metarl.agents import MetaLearner
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.files import atomic_write_text
 from metarl.runs.build import build
 from metarl.runs.config import TrainConfig, load_config
 from metarl.runs.folder import RunFolder
+from metarl.runs.kinds import Trainer, agent_kind
 
 __all__ = ["load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
 
-def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) -> dict[str, Any]:
-    distribution = learner.sampler.task_distribution
+def _checkpoint_state(learner: Trainer, config: TrainConfig, best: float) -> dict[str, Any]:
+    distribution = learner.task_distribution
     return {
         "learner": learner.state_dict(),
         "config": config.to_dict(),
@@ -57,7 +57,7 @@ def _checkpoint_state(learner: MetaLearner, config: TrainConfig, best: float) ->
     }
 
 
-def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, MetaLearner]:
+def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, Trainer]:
     """The config and learner of a run folder, restored from ``checkpoints/<checkpoint>.pt``.
 
     Torch's global random state is left as it was (only :func:`resume` restores the run's).
@@ -69,7 +69,7 @@ def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, M
 
 def _restore(
     root: str | Path, checkpoint: str
-) -> tuple[TrainConfig, MetaLearner, dict[str, Any]]:
+) -> tuple[TrainConfig, Trainer, dict[str, Any]]:
     """:func:`load_run`, plus the checkpoint's state (read once)."""
     folder = RunFolder(root)
     if not folder.config.is_file():
@@ -95,7 +95,7 @@ def _restore(
 
 def train(
     config: TrainConfig, out: str | Path, progress: bool = True, overwrite: bool = False
-) -> MetaLearner:
+) -> Trainer:
     """Start a run in ``out``: a new or empty folder, or with ``overwrite`` a run folder metarl
     made (:meth:`RunFolder.create`); returns the trained learner.
 
@@ -107,12 +107,12 @@ def train(
         folder.create(overwrite)
         atomic_write_text(folder.config, yaml.safe_dump(config.to_dict(), sort_keys=False))
     except BaseException:
-        learner.sampler.close()
+        learner.close()
         raise
     return _run(config, learner, folder, best=-np.inf, progress=progress)
 
 
-def resume(out: str | Path, progress: bool = True) -> MetaLearner:
+def resume(out: str | Path, progress: bool = True) -> Trainer:
     """Continue the run in ``out`` from its last checkpoint."""
     folder = RunFolder(out)
     config, learner, state = _restore(folder.root, "last")
@@ -121,7 +121,7 @@ def resume(out: str | Path, progress: bool = True) -> MetaLearner:
     try:
         _truncate_metrics(folder.metrics, learner.iteration)
     except BaseException:
-        learner.sampler.close()
+        learner.close()
         raise
     logger.info("resuming %s at iteration %d", folder.root, learner.iteration)
     return _run(config, learner, folder, best=best, progress=progress)
@@ -159,28 +159,28 @@ def _truncate_metrics(path: Path, iteration: int) -> None:
 
 
 def _run(
-    config: TrainConfig, learner: MetaLearner, folder: RunFolder, best: float, progress: bool
-) -> MetaLearner:
+    config: TrainConfig, learner: Trainer, folder: RunFolder, best: float, progress: bool
+) -> Trainer:
     from torch.utils.tensorboard import SummaryWriter
 
-    train_tasks = learner.sampler.task_distribution.split("train")
+    kind = agent_kind(config.agent)
     writer = SummaryWriter(str(folder.tensorboard), purge_step=learner.iteration + 1)
     bar = tqdm(
         total=config.iterations, initial=learner.iteration, disable=not progress,
-        desc=f"{config.outer} on {config.env}",
+        desc=f"{config.agent if config.agent != 'maml' else config.outer} on {config.env}",
     )
     try:
         while learner.iteration < config.iterations:
             rng = np.random.default_rng([config.seed, learner.iteration])
-            metrics = learner.meta_step(train_tasks.sample(config.meta_batch_size, seed=rng))
+            metrics = learner.train_iteration(rng)
             _append_metrics(folder.metrics, metrics)
             for key, value in metrics.items():
                 if key != "iteration":
                     writer.add_scalar(key, value, learner.iteration)
             bar.update(1)
-            bar.set_postfix(pre=f"{metrics['pre_return']:.2f}", post=f"{metrics['post_return']:.2f}")
-            if metrics["post_return"] > best:
-                best = metrics["post_return"]
+            bar.set_postfix({key: f"{metrics[key]:.2f}" for key in kind.progress if key in metrics})
+            if metrics[kind.score] > best:
+                best = metrics[kind.score]
                 save_checkpoint(_checkpoint_state(learner, config, best), folder.best)
             if learner.iteration % config.checkpoint_every == 0 or (
                 learner.iteration == config.iterations
@@ -189,7 +189,7 @@ def _run(
     finally:
         bar.close()
         writer.close()
-        learner.sampler.close()
+        learner.close()
     return learner
 
 
