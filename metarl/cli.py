@@ -6,7 +6,7 @@ metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] 
 metarl train --resume DIR
 metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
                 [--comparisons random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
-                [--device auto|cpu|cuda] [--overwrite]
+                [--evaluation-episodes N] [--device auto|cpu|cuda] [--overwrite]
 metarl envs
 
 Every user error exits with status 2 and one line naming the bad value and what is allowed (no
@@ -108,6 +108,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         args.seed,
         args.checkpoint,
         args.device,
+        args.evaluation_episodes,
     )
     paths = result.write(folder)
     print(result.table())
@@ -174,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--comparisons", "--baselines", dest="comparisons",
         help="comparison agents, comma-separated: random (a randomly initialised policy adapted "
         "by the run's inner loop), pretrained, oracle, rl2, scratch",
+    )
+    evaluate.add_argument(
+        "--evaluation-episodes", type=int, metavar="N",
+        help="Meta-World's protocol: measure each point on N separate episodes per task, which "
+        "no agent adapts on (default: on the --episodes the next step adapts on)",
     )
     evaluate.add_argument("--checkpoint", default="last", choices=["last", "best"])
     evaluate.add_argument(

@@ -232,3 +232,13 @@ def test_evaluate_refuses_to_replace_an_evaluation_without_overwrite(tmp_path, c
     assert "replaced the earlier evaluation's" in capsys.readouterr().out
     assert len(json.loads((run / "eval" / "eval.json").read_text())["tasks"]) == 3
     assert (run / "eval" / "notes.md").read_text() == "mine"
+
+
+def test_evaluation_episodes_set_metaworlds_protocol(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--tasks", "2", "--evaluation-episodes", "0"]) == 2
+    assert "evaluation_episodes must be a positive int, got 0" in _one_line(capsys.readouterr().err)
+    assert main(["evaluate", str(run), "--tasks", "2", "--evaluation-episodes", "3"]) == 0
+    assert "3 separate evaluation episodes per task" in capsys.readouterr().out
+    assert json.loads((run / "eval" / "eval.json").read_text())["evaluation_episodes"] == 3

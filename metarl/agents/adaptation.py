@@ -51,27 +51,38 @@ def adaptation_curves(
     tasks: Sequence[Task],
     num_steps: int,
     seed: int,
+    evaluation_sampler: MultiTaskSampler | None = None,
 ) -> AdaptationCurves:
     """Returns (and success rates) of each task after 0..``num_steps`` inner steps.
 
     Every step samples ``sampler.episodes_per_task`` fresh episodes per task with the current
-    (adapted) parameters, records their mean return, then adapts on them. The same protocol serves
-    every agent adapted by an inner loop: pass its policy and the inner loop to apply. ``seed``
-    seeds the envs and the action noise, so the result does not depend on the sampler's earlier
-    use.
+    (adapted) parameters, records their mean return, then adapts on them. With an
+    ``evaluation_sampler`` (Meta-World's protocol: adaptation episodes, then evaluation episodes),
+    each point is measured instead on its own ``evaluation_sampler.episodes_per_task`` episodes,
+    which the adaptation never sees. The same protocol serves every agent adapted by an inner
+    loop: pass its policy and the inner loop to apply. ``seed`` seeds the envs and the action
+    noise, so the result does not depend on the samplers' earlier use.
     """
     if not tasks:
         raise ValueError("adaptation needs at least one task")
     sampler.seed(seed)
+    if evaluation_sampler is not None:
+        evaluation_sampler.seed(seed + 1)
     params = {
         k: v.detach() for k, v in stack_params(dict(policy.named_parameters()), len(tasks)).items()
     }
     returns, success = [], []
     for step in range(num_steps + 1):
-        batch = sampler.sample(policy, tasks, params, seed=seed + 7919 * step)
-        returns.append(batch.task_returns().numpy())
-        success.append(batch.task_success_rates())
-        if step < num_steps:
+        step_seed, adapting = seed + 7919 * step, step < num_steps
+        if adapting or evaluation_sampler is None:
+            batch = sampler.sample(policy, tasks, params, seed=step_seed)
+        measured = (
+            batch if evaluation_sampler is None
+            else evaluation_sampler.sample(policy, tasks, params, seed=step_seed + 1)
+        )
+        returns.append(measured.task_returns().numpy())
+        success.append(measured.task_success_rates())
+        if adapting:
             params = inner.adapt(batch, params)
     return AdaptationCurves(
         np.stack(returns, axis=1).astype(np.float64),
@@ -109,6 +120,10 @@ class AdaptationSetting:
     sampler: MultiTaskSampler
     """The evaluation's episode sampler (``E`` episodes per task), for agents that sample
     through metarl."""
+    evaluation_sampler: MultiTaskSampler | None = None
+    """Meta-World's protocol (adaptation episodes, then evaluation episodes): a sampler of the
+    separate episodes that each point of a curve is measured on, which no agent adapts on;
+    ``None``: each point is the mean of the ``E`` episodes that the next unit adapts on."""
 
 
 class GradedAgent(Protocol):
@@ -134,5 +149,6 @@ class InnerLoopAgent:
 
     def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
         return adaptation_curves(
-            self.policy, self.inner, setting.sampler, setting.tasks, setting.steps, setting.seed
+            self.policy, self.inner, setting.sampler, setting.tasks, setting.steps, setting.seed,
+            setting.evaluation_sampler,
         )

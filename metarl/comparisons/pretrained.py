@@ -30,6 +30,7 @@ def pretrained_curves(
     seed: int,
     hidden_sizes: Sequence[int],
     activation: str,
+    evaluation_sampler: MultiTaskSampler | None = None,
 ) -> AdaptationCurves:
     """Pretrained PPO fine-tuned by ``InnerLoop(policy, **inner_kwargs)``: returns (and success
     rates) ``[K, num_steps + 1]``.
@@ -47,7 +48,7 @@ def pretrained_curves(
         model, sampler.observation_space, sampler.action_space, hidden_sizes, activation
     )
     inner = InnerLoop(policy, **inner_kwargs)
-    return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed)
+    return adaptation_curves(policy, inner, sampler, tasks, num_steps, seed, evaluation_sampler)
 
 
 class PretrainedAgent(ComparisonAgent):
@@ -62,5 +63,5 @@ class PretrainedAgent(ComparisonAgent):
         )
         return pretrained_curves(
             model, c.inner_kwargs, setting.sampler, setting.tasks, setting.steps, setting.seed,
-            c.hidden_sizes, c.activation,
+            c.hidden_sizes, c.activation, setting.evaluation_sampler,
         )

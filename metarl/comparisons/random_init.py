@@ -27,4 +27,7 @@ class RandomInitAgent(ComparisonAgent):
             context.activation,
         )
         inner = InnerLoop(policy, **context.inner_kwargs)
-        return adaptation_curves(policy, inner, sampler, setting.tasks, setting.steps, setting.seed)
+        return adaptation_curves(
+            policy, inner, sampler, setting.tasks, setting.steps, setting.seed,
+            setting.evaluation_sampler,
+        )

@@ -141,6 +141,7 @@ class EvaluationResult:
     success: dict[str, np.ndarray] = field(default_factory=dict)  # agent -> [tasks, steps + 1]
     groups: list[str] | None = None  # task class of each task (Meta-World ML10/ML45)
     episodes_per_unit: dict[str, int] = field(default_factory=dict)  # agent -> episodes per step
+    evaluation_episodes: int | None = None  # Meta-World's protocol: separate measured episodes
 
     def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
         """Record an agent's curves (its success rates only where the env reports success) and
@@ -162,6 +163,11 @@ class EvaluationResult:
             "Episodes of experience on the new task per adaptation step: "
             + ", ".join(f"{name} {cost}" for name, cost in self.episodes_per_unit.items())
         )
+        if self.evaluation_episodes is not None:
+            parts.append(
+                f"Each point is measured on {self.evaluation_episodes} separate evaluation "
+                "episodes per task, which no agent adapts on (Meta-World's protocol)."
+            )
         if self.success:
             parts.append("Success rate:\n\n" + markdown_table(self.success, digits=2))
         if self.success and self.groups and len(set(self.groups)) > 1:
@@ -183,6 +189,7 @@ class EvaluationResult:
             "split": self.split,
             "steps": self.steps,
             "episodes_per_step": self.episodes,
+            "evaluation_episodes": self.evaluation_episodes,
             "tasks": [t.to_dict() for t in self.tasks],
             "groups": self.groups,
             "episodes_per_unit": dict(self.episodes_per_unit),

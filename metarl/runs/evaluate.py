@@ -35,6 +35,7 @@ def evaluate_run(
     seed: int = 0,
     checkpoint: str = "last",
     device: str = "cpu",
+    evaluation_episodes: int | None = None,
 ) -> EvaluationResult:
     """The fast-adaptation evaluation of a run folder's agent, beside the named ``comparisons``
     (agents of the registry, :func:`~metarl.evaluation.registered_agents`).
@@ -43,7 +44,9 @@ def evaluate_run(
     ``eval_tasks``), ``episodes`` episodes per adaptation step (default: the config's
     ``episodes_per_task``) and ``steps`` steps (default: the config's ``eval_steps``).
     Comparison agents that train (the SB3 ones) train on ``device`` (``auto``, ``cpu``,
-    ``cuda``), once: they are cached in ``<run>/baselines``.
+    ``cuda``), once: they are cached in ``<run>/baselines``. With ``evaluation_episodes``
+    (Meta-World's protocol), each point is measured on that many separate episodes per task
+    that no agent adapts on (:class:`~metarl.evaluation.AdaptationSetting`).
     """
     factories = {name: agent_factory(name) for name in comparisons}
     resolve_device(device)
@@ -59,13 +62,21 @@ def evaluate_run(
     tasks = tasks[:num_tasks]
     steps = config.eval_steps if steps is None else require_int("steps", steps, minimum=0)
     episodes = config.episodes_per_task if episodes is None else require_int("episodes", episodes)
+    if evaluation_episodes is not None:
+        evaluation_episodes = require_int("evaluation_episodes", evaluation_episodes)
     groups = None
     if isinstance(distribution, EnumeratedTaskDistribution) and distribution.has_groups:
         groups = [distribution.group(t) for t in tasks]
-    result = EvaluationResult(config.env, split, steps, episodes, tasks, groups=groups)
+    result = EvaluationResult(
+        config.env, split, steps, episodes, tasks, groups=groups,
+        evaluation_episodes=evaluation_episodes,
+    )
     sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
+    evaluation_sampler = None if evaluation_episodes is None else MultiTaskSampler(
+        config.env, evaluation_episodes, config.env_kwargs
+    )
     try:
-        setting = AdaptationSetting(tasks, steps, episodes, seed, sampler)
+        setting = AdaptationSetting(tasks, steps, episodes, seed, sampler, evaluation_sampler)
         context = AgentContext(
             env=config.env,
             env_kwargs=config.env_kwargs,
@@ -83,5 +94,7 @@ def evaluate_run(
             result.add(name, agent.adaptation_curves(setting), agent.episodes_per_unit(setting))
     finally:
         sampler.close()
+        if evaluation_sampler is not None:
+            evaluation_sampler.close()
         learner.close()
     return result
