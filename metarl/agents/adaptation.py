@@ -80,13 +80,13 @@ def adaptation_curves(
             batch if evaluation_sampler is None
             else evaluation_sampler.sample(policy, tasks, params, seed=step_seed + 1)
         )
-        returns.append(measured.task_returns().numpy())
+        returns.append(measured.task_returns().cpu().numpy())
         success.append(measured.task_success_rates())
         if adapting:
             params = inner.adapt(batch, params)
     return AdaptationCurves(
         np.stack(returns, axis=1).astype(np.float64),
-        None if success[0] is None else torch.stack(success, dim=1).numpy().astype(np.float64),
+        None if success[0] is None else torch.stack(success, dim=1).cpu().numpy().astype(np.float64),
     )
 
 

@@ -178,8 +178,9 @@ class MLPValueBaseline(nn.Module):
         return torch.cat([observations.detach().to(dtype), time.to(dtype)], dim=-1)
 
     def fit(self, observations: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> None:
-        """Train on the steps where ``mask`` is 1."""
+        """Train on the steps where ``mask`` is 1 (on the observations' device)."""
         _check_batch(observations, mask)
+        self.to(observations.device)
         valid = mask > 0
         if not bool(valid.any()):
             raise ValueError("cannot fit a baseline without valid steps (mask is all 0)")

@@ -18,6 +18,7 @@ from metarl.agents import (
     ProMP,
     make_policy,
 )
+from metarl.agents.device import resolve_device
 from metarl.envs import require_family
 from metarl.runs.config import ConfigError, TrainConfig
 from metarl.runs.kinds import AgentKind, Trainer, agent_kind
@@ -48,7 +49,11 @@ def inner_loop_kwargs(config: TrainConfig, obs_dim: int) -> dict[str, Any]:
 
 
 def build_learner(config: TrainConfig) -> MetaLearner:
-    """Construct the sampler, policy, inner and outer loops and the meta-learner of ``config``."""
+    """Construct the sampler, policy, inner and outer loops and the meta-learner of ``config``.
+
+    The policy (and with it the inner and outer loops' work) lives on ``config.device``; the
+    sampler runs the episodes on the CPU and hands the batches over to that device.
+    """
     torch.manual_seed(config.seed)
     if config.sampler == "ray":
         try:
@@ -63,7 +68,7 @@ def build_learner(config: TrainConfig) -> MetaLearner:
         sampler = MultiTaskSampler(config.env, config.episodes_per_task, config.env_kwargs)
     policy = make_policy(
         sampler.observation_space, sampler.action_space, config.hidden_sizes, config.activation
-    )
+    ).to(resolve_device(config.device))
     inner = InnerLoop(policy, **inner_loop_kwargs(config, int(sampler.observation_space.shape[0])))
     if config.outer == "trpo":
         outer = TRPO(
@@ -92,6 +97,7 @@ def build(config: TrainConfig) -> Trainer:
     """The trainer of ``config``'s agent kind, with the env's errors as :class:`ConfigError`."""
     try:
         require_family(config.env)
+        resolve_device(config.device)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     try:

@@ -83,6 +83,10 @@ class EpisodeBatch(NamedTuple):
         """Fraction of each task's episodes that succeeded, ``[K]`` (``None`` without ``success``)."""
         return None if self.success is None else self.success.view(self.num_tasks, -1).mean(1)
 
+    def to(self, device: torch.device | str) -> EpisodeBatch:
+        """The batch with every tensor on ``device`` (itself where they already are)."""
+        return EpisodeBatch(*(None if t is None else t.to(device) for t in self))
+
     def episodes_of(self, k: int) -> EpisodeBatch:
         """The episodes of task ``k`` alone, as a one-task batch."""
         return self._tasks(k, k + 1)

@@ -29,7 +29,13 @@ from metarl.sampling.noise import ActionNoise, action_noise, sample_actions, tas
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int
 
-__all__ = ["MultiTaskSampler"]
+__all__ = ["MultiTaskSampler", "params_device"]
+
+
+def params_device(policy: BatchedPolicy, params: Params | None) -> torch.device:
+    """The device of ``params`` (default: of the policy's own parameters)."""
+    source = dict(policy.named_parameters()) if params is None else params
+    return next(iter(source.values())).device
 
 
 class MultiTaskSampler:
@@ -79,7 +85,7 @@ class MultiTaskSampler:
     def per_task_params(
         self, policy: BatchedPolicy, params: Params | None, num_tasks: int
     ) -> dict[str, torch.Tensor]:
-        """Detached parameters with a leading axis of ``num_tasks``; see :meth:`sample`."""
+        """Detached CPU parameters with a leading axis of ``num_tasks``; see :meth:`sample`."""
         if num_tasks < 1:
             raise ValueError("need at least one task to sample")
         own = dict(policy.named_parameters())
@@ -91,7 +97,7 @@ class MultiTaskSampler:
         stacked = {
             name: (
                 p if p.dim() == own[name].dim() + 1 else stack_params({name: p}, num_tasks)[name]
-            ).detach()
+            ).detach().cpu()
             for name, p in params.items()
         }
         if any(p.shape[0] != num_tasks for p in stacked.values()):
@@ -124,9 +130,13 @@ class MultiTaskSampler:
             params: shared parameters (shapes as the policy's) or per-task parameters with a leading
                 axis of size ``K`` (e.g. adapted parameters); ``None``: the policy's own.
             seed: seeds the envs (sub-env ``b`` with ``seed + b``); ``None`` continues their streams.
+
+        The episodes run on the CPU whatever device the parameters live on; the batch comes back
+        on the parameters' device (where the agent trains).
         """
         stacked = self.per_task_params(policy, params, len(tasks))
-        return self.rollout(policy, tasks, stacked, seed, self.next_key())
+        batch = self.rollout(policy, tasks, stacked, seed, self.next_key())
+        return batch.to(params_device(policy, params))
 
     @torch.no_grad()
     def rollout(

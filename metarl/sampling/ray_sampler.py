@@ -28,6 +28,7 @@ started or connected it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -38,7 +39,7 @@ import numpy as np
 import torch
 
 from metarl.sampling.batch import BatchedPolicy, EpisodeBatch, Params
-from metarl.sampling.local import MultiTaskSampler
+from metarl.sampling.local import MultiTaskSampler, params_device
 from metarl.tasks import Task
 from metarl.validation import require_int
 
@@ -243,7 +244,7 @@ class RaySampler(MultiTaskSampler):
         key = self.next_key()
         self.start()
         if policy is not self._policy:  # the module itself only carries the architecture
-            self._policy, self._policy_ref = policy, ray.put(policy)
+            self._policy, self._policy_ref = policy, ray.put(copy.deepcopy(policy).cpu())
         params_ref = ray.put(stacked)
         split = np.array_split(np.arange(len(tasks)), min(self.workers, len(tasks)))
         chunks = [(int(c[0]), int(c[-1]) + 1) for c in split]
@@ -295,7 +296,8 @@ class RaySampler(MultiTaskSampler):
             )
             self._replace(slot)
             submit(slot)
-        return _concatenate([batch for batch in results if batch is not None])
+        batch = _concatenate([batch for batch in results if batch is not None])
+        return batch.to(params_device(policy, params))
 
     # ------------------------------------------------------------------ shutdown
     def close(self) -> None:
