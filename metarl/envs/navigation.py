@@ -19,7 +19,7 @@ class Navigation2DDynamics(BatchDynamics):
     reference = "Finn et al. 2017 (MAML), sec. 5.2; sparse: Rakelly et al. 2019 (PEARL)"
     horizon = 100
     max_step = 0.1
-    success_distance = 0.01
+    goal_tolerance = 0.01
 
     def __init__(self, num_envs: int, reward_type: str = "dense", goal_radius: float = 0.2):
         super().__init__(num_envs)
@@ -54,12 +54,13 @@ class Navigation2DDynamics(BatchDynamics):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.position += np.clip(action, -self.max_step, self.max_step)
-        distance = np.linalg.norm(self.position - self.params["goal"], axis=1)
+        offset = self.position - self.params["goal"]
+        distance = np.linalg.norm(offset, axis=1)
         if self.reward_type == "dense":
             reward = -distance
         else:
             reward = np.where(distance <= self.goal_radius, 1.0 - distance, 0.0)
-        return reward, distance < self.success_distance
+        return reward, np.all(np.abs(offset) < self.goal_tolerance, axis=1)
 
     def observe(self) -> np.ndarray:
         return self.position.astype(np.float32)
@@ -91,7 +92,8 @@ class Navigation2DEnv(NumpyTaskEnv):
     The origin (0, 0).
 
     ## Episode End
-    - Termination: the robot is within 0.01 of the goal.
+    - Termination: the robot is within 0.01 of the goal on both axes (``|dx| < 0.01`` and
+      ``|dy| < 0.01``), as in the MAML authors' rllab code and pytorch-maml-rl.
     - Truncation: 100 steps (``max_episode_steps``).
 
     ## Task distribution

@@ -111,6 +111,21 @@ def test_navigation_terminates_at_the_goal():
     assert terminated and reward == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("offset", "ends"),
+    [((0.009, 0.009), True), ((0.0095, -0.0095), True), ((0.011, 0.0), False), ((0.0, -0.0101), False)],
+)
+def test_navigation_ends_inside_the_square_around_the_goal(offset, ends):
+    """Both references (rllab's point_env_randgoal, pytorch-maml-rl) end an episode when both
+    coordinates are within 0.01 of the goal: (0.009, 0.009), 0.0127 away, ends it too."""
+    env = gym.make("metarl/Navigation2D-v0")
+    task = env.unwrapped.task_distribution.task(goal=(0.05, 0.05))
+    env.reset(seed=0, options={"task": task})
+    action = np.array([0.05 + offset[0], 0.05 + offset[1]], dtype=np.float32)
+    _, _, terminated, _, _ = env.step(action)
+    assert terminated is ends
+
+
 def test_bandit_pays_arm_means():
     envs = gym.make_vec("metarl/Bandit-v0", num_envs=4000)
     task = envs.unwrapped.task_distribution.task(arm_means=[0.1, 0.3, 0.5, 0.7, 0.9])
