@@ -1,6 +1,8 @@
 """metarl task families, registered with Gymnasium under the ``metarl/`` namespace.
 
 Importing this package (or ``metarl``) registers every id below with its native vector env.
+Families of your own are registered with :func:`register_family` (see
+:mod:`metarl.envs.registration`) and then listed, trained and evaluated like these.
 The MuJoCo ids are registered too, without importing MuJoCo: making one without the ``mujoco``
 extra raises ``gymnasium.error.DependencyNotInstalled`` naming ``pip install 'metarl[mujoco]'``.
 """
@@ -16,6 +18,13 @@ import gymnasium as gym
 
 from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.envs.process_vector import ProcessVectorEnv
+from metarl.envs.registration import (
+    TASK_API,
+    import_env,
+    register_family,
+    registered_families,
+    require_task_api,
+)
 from metarl.envs.task_env import TaskEnv
 from metarl.envs.wrappers import TaskObservation, TaskResampling
 
@@ -29,13 +38,17 @@ __all__ = [
     "TaskObservation",
     "TaskResampling",
     "family_table",
+    "import_env",
     "list_families",
     "metaworld_available",
     "metaworld_ids",
     "mujoco_available",
     "mujoco_ids",
+    "register_family",
+    "registered_families",
     "registered_ids",
     "require_family",
+    "require_task_api",
 ]
 
 # id -> (module, class stem, kwargs)
@@ -210,22 +223,33 @@ def mujoco_ids() -> list[str]:
     return list(_MUJOCO_FAMILIES)
 
 
-def require_family(env_id: str) -> None:
-    """Check that ``env_id`` names a metarl family whose extra is installed.
+def require_family(env: str) -> None:
+    """Check that ``env`` (an id, or ``module:id``) names a task family that can be made.
+
+    A ``module:id`` is imported first (:func:`import_env`). Any registered id with a vector entry
+    point passes here; the sampler then checks that its vector env has the task API
+    (:func:`require_task_api`).
 
     Raises:
-        ValueError: ``env_id`` is no metarl family (naming the allowed ids), or its extra
-            (``mujoco``, ``metaworld``) is missing (naming the ``pip install``).
+        ValueError: the id is not registered (naming metarl's ids and how to register a family),
+            has no vector env, or its extra (``mujoco``, ``metaworld``) is missing (naming the
+            ``pip install``).
+        ModuleNotFoundError: the module of a ``module:id`` cannot be imported.
     """
+    env_id = import_env(env)
     if env_id in _METAWORLD_FAMILIES and not metaworld_available():
         raise ValueError(f"env {env_id} needs Meta-World: pip install 'metarl[metaworld]'")
     if env_id in _MUJOCO_FAMILIES and not mujoco_available():
         raise ValueError(f"env {env_id} needs MuJoCo: pip install 'metarl[mujoco]'")
-    if env_id not in {*_FAMILIES, *_MUJOCO_FAMILIES, *_METAWORLD_FAMILIES}:
+    spec = gym.registry.get(env_id)
+    if spec is None or spec.vector_entry_point is None:
+        what = "is not registered" if spec is None else "has no vector env with one task per sub-env"
         raise ValueError(
-            f"env {env_id!r} is not a metarl task family (the sampler needs an env with a "
-            f"task_distribution); allowed: {registered_ids()}, metarl/MetaWorld-ML10-v0, "
-            "metarl/MetaWorld-ML45-v0 or metarl/MetaWorld-ML1-<env>-v0 (see metarl envs)"
+            f"env {env!r} {what}, so it is not a metarl task family (the sampler needs "
+            f"{TASK_API}); metarl's: {registered_ids()}, metarl/MetaWorld-ML10-v0, "
+            "metarl/MetaWorld-ML45-v0 or metarl/MetaWorld-ML1-<env>-v0 (see metarl envs); "
+            "yours: write env as 'module:namespace/Name-v0' (or list the module in imports) so "
+            "that the module registering it is imported"
         )
 
 
@@ -242,7 +266,8 @@ class FamilyInfo:
 
 
 def list_families() -> list[FamilyInfo]:
-    """Describe every registered family (see also :func:`family_table`).
+    """Describe every registered family (see also :func:`family_table`): metarl's, then those
+    registered with :func:`register_family` in this process.
 
     The MuJoCo families are described only when the ``mujoco`` extra is installed (their task
     shapes come from the compiled models), the Meta-World ones only with the ``metaworld`` extra.
@@ -251,6 +276,7 @@ def list_families() -> list[FamilyInfo]:
         *_FAMILIES,
         *(_MUJOCO_FAMILIES if mujoco_available() else ()),
         *(_METAWORLD_FAMILIES if metaworld_available() else ()),
+        *registered_families(),
     ]
     infos = []
     for env_id in env_ids:
@@ -271,8 +297,10 @@ def list_families() -> list[FamilyInfo]:
 
 def _describer_of(spec: gym.envs.registration.EnvSpec) -> Any:
     """An object with ``family``, ``varies``, ``reference`` and ``task_distribution``."""
-    module, name = spec.entry_point.split(":")
-    env_class = getattr(import_module(module), name)
+    env_class = spec.entry_point
+    if isinstance(env_class, str):
+        module, name = env_class.split(":")
+        env_class = getattr(import_module(module), name)
     if isinstance(env_class, type) and issubclass(env_class, NumpyTaskEnv):
         return env_class.dynamics_class(1, **spec.kwargs)
     if hasattr(env_class, "describer"):  # Meta-World: described without building its goals
@@ -281,18 +309,20 @@ def _describer_of(spec: gym.envs.registration.EnvSpec) -> Any:
 
 
 def family_table() -> str:
-    """Markdown table of every registered family."""
+    """Markdown table of every registered family (allowed: what a task made by hand may hold)."""
     lines = [
-        "| Id | Varies | Training distribution | test-ood | Horizon | Reference |",
-        "|---|---|---|---|---|---|",
+        "| Id | Varies | Training distribution | test-ood | Allowed | Horizon | Reference |",
+        "|---|---|---|---|---|---|---|",
     ]
     for info in list_families():
         train = "; ".join(f"`{p['name']}` {p['train']}" for p in info.parameters)
         ood = "; ".join(
             f"`{p['name']}` {p['test-ood']}" for p in info.parameters if p["test-ood"] != "-"
         )
+        allowed = "; ".join(f"`{p['name']}` {p['allowed']}" for p in info.parameters)
         lines.append(
-            f"| `{info.id}` | {info.varies} | {train} | {ood or '-'} | {info.horizon} | {info.reference} |"
+            f"| `{info.id}` | {info.varies} | {train} | {ood or '-'} | {allowed} | {info.horizon} "
+            f"| {info.reference} |"
         )
     return "\n".join(lines)
 

@@ -97,7 +97,7 @@ class CartPoleDynamics(BatchDynamics):
 
 class PendulumDynamics(BatchDynamics):
     family = "Pendulum"
-    varies = "gravity, mass, length"
+    varies = "gravity `g`, mass `m`, length `l` (Pendulum-v1's names)"
     reference = DYNAMICS_REFERENCE
     horizon = 200
     dt = 0.05

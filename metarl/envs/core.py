@@ -31,6 +31,7 @@ __all__ = [
     "check_options",
     "check_tasks",
     "sub_env_seeds",
+    "tasks_option",
 ]
 
 
@@ -45,9 +46,9 @@ class BatchDynamics(ABC):
 
     family: ClassVar[str]
     """Family name recorded in its tasks."""
-    varies: ClassVar[str]
+    varies: ClassVar[str] = "task parameters"
     """What the task changes, for the family table (e.g. ``"goal position"``)."""
-    reference: ClassVar[str]
+    reference: ClassVar[str] = "-"
     """Paper the family's setting follows."""
     horizon: ClassVar[int]
     """Default episode length (``max_episode_steps`` of the registered id)."""
@@ -91,6 +92,20 @@ def check_options(options: Mapping[str, Any] | None, allowed: set[str]) -> dict[
     if unknown:
         raise ValueError(f"unknown reset option(s) {unknown}; allowed: {sorted(allowed)}")
     return dict(options)
+
+
+def tasks_option(options: Mapping[str, Any] | None, num_envs: int) -> Sequence[Task] | None:
+    """The tasks a vector env's reset ``options`` give: ``"tasks"`` (one per sub-env), or
+    ``"task"`` (one for every sub-env, as Gymnasium's ``SyncVectorEnv`` passes it on); ``None``
+    if neither. ``TypeError``/``ValueError`` naming what is not allowed (other options, both)."""
+    options = check_options(options, {"tasks", "task"})
+    if "task" in options and "tasks" in options:
+        raise ValueError("give reset option 'tasks' (one per sub-env) or 'task' (all), not both")
+    if "task" in options:
+        if not isinstance(options["task"], Task):
+            raise TypeError(f"reset option 'task' must be a metarl.Task, got {options['task']!r}")
+        return [options["task"]] * num_envs
+    return options.get("tasks")
 
 
 def check_actions(
@@ -215,8 +230,9 @@ class NumpyTaskEnv(gym.Env):
 class NumpyTaskVectorEnv(VectorEnv):
     """A native vector env of a family: every sub-env holds its own task, all step in one array op.
 
-    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env) or :meth:`set_tasks`.
-    Episodes are truncated after ``max_episode_steps``; finished sub-envs reset on the next step
+    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env), ``reset(options=
+    {"task": t})`` (``t`` in every sub-env) or :meth:`set_tasks`. Episodes are truncated after
+    ``max_episode_steps``; finished sub-envs reset on the next step
     (Gymnasium's ``AutoresetMode.NEXT_STEP``), keeping their task. Seeded with ``seed``, sub-env
     ``i`` reproduces the single env seeded with ``seed + i`` under the same actions.
     """
@@ -277,10 +293,10 @@ class NumpyTaskVectorEnv(VectorEnv):
         self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         seeds = sub_env_seeds(seed, self.num_envs)
-        options = check_options(options, {"tasks"})
+        tasks = tasks_option(options, self.num_envs)
         super().reset(seed=None if seeds is None else seeds[0])
-        if "tasks" in options:
-            self.set_tasks(options["tasks"])
+        if tasks is not None:
+            self.set_tasks(tasks)
         if seeds is not None or not self._stream_keyed:
             self._dynamics.rng.seed(slice(None), self._stream_keys(seeds))
             self._stream_keyed = True

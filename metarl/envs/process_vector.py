@@ -33,7 +33,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from metarl.envs.core import check_options, check_tasks, sub_env_seeds
+from metarl.envs.core import check_tasks, sub_env_seeds, tasks_option
 from metarl.envs.process_workers import (
     ERROR,
     PIPE,
@@ -80,7 +80,8 @@ class ProcessVectorEnv(VectorEnv):
             sleeping process is slow on virtual machines); ``0`` sleeps at once.
         **env_kwargs: passed to every single env.
 
-    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env) or :meth:`set_tasks`.
+    Tasks are set with ``reset(options={"tasks": [...]})`` (one per sub-env), ``reset(options=
+    {"task": t})`` (``t`` in every sub-env) or :meth:`set_tasks`.
     Finished sub-envs reset on the next step (``AutoresetMode.NEXT_STEP``), keeping their task;
     ``terminated`` and ``truncated`` are kept apart. ``info["task_id"]`` holds every sub-env's task id.
     """
@@ -296,11 +297,11 @@ class ProcessVectorEnv(VectorEnv):
     def reset(
         self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        options = check_options(options, {"tasks"})
+        tasks = tasks_option(options, self.num_envs)
         seeds = sub_env_seeds(seed, self.num_envs) or [None] * self.num_envs
         super().reset(seed=seeds[0])
-        if "tasks" in options:
-            self.set_tasks(options["tasks"])
+        if tasks is not None:
+            self.set_tasks(tasks)
         self._call("reset", [(seeds[rows],) for rows in self._rows])
         return self._buffers["observations"].copy(), dict(self._info)
 

@@ -26,7 +26,11 @@ class TaskObservation(gym.ObservationWrapper):
     """Append the current task's parameters (flattened, in name order) to every observation.
 
     The oracle setting: a policy that sees the task needs no adaptation. Requires a 1-D ``Box``
-    observation space; the appended part is bounded by each parameter's allowed range.
+    observation space; the appended part is bounded by each parameter's allowed range. The
+    observations keep the env's float precision (float64 for MuJoCo, at least float32).
+
+    The task changes only when the env's does: for training on many tasks, put it around
+    :class:`TaskResampling` (``TaskObservation(TaskResampling(env))``).
     """
 
     def __init__(self, env: gym.Env):
@@ -35,23 +39,26 @@ class TaskObservation(gym.ObservationWrapper):
         space = env.observation_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             raise TypeError(f"TaskObservation needs a 1-D Box observation space, got {space}")
+        self._dtype = np.result_type(space.dtype, np.float32)
         low, high = [space.low], [space.high]
         for name in sorted(distribution.parameters):  # the order of Task.flat()
             parameter = distribution.parameters[name]
             size = int(np.prod(parameter.shape, dtype=int))
             lo, hi = parameter.bounds()
-            low.append(np.full(size, lo, dtype=np.float32))
-            high.append(np.full(size, hi, dtype=np.float32))
+            low.append(np.full(size, lo))
+            high.append(np.full(size, hi))
         self.observation_space = gym.spaces.Box(
-            np.concatenate(low), np.concatenate(high), dtype=np.float32
+            np.concatenate(low).astype(self._dtype),
+            np.concatenate(high).astype(self._dtype),
+            dtype=self._dtype,
         )
         self._task_features: tuple[Task, np.ndarray] | None = None
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         task = self.env.unwrapped.task
         if self._task_features is None or self._task_features[0] is not task:
-            self._task_features = (task, task.flat())
-        return np.concatenate([observation.astype(np.float32), self._task_features[1]])
+            self._task_features = (task, task.flat().astype(self._dtype))
+        return np.concatenate([observation.astype(self._dtype), self._task_features[1]])
 
 
 class TaskResampling(gym.Wrapper):

@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from metarl.envs.registration import import_env, require_task_api
 from metarl.sampling.batch import BatchedPolicy, EpisodeBatch, Params, stack_params
 from metarl.sampling.noise import ActionNoise, action_noise, sample_actions, task_generators
 from metarl.tasks import Task, TaskDistribution
@@ -42,7 +43,8 @@ class MultiTaskSampler:
     """Collect ``episodes_per_task`` episodes for each of a list of tasks.
 
     Args:
-        env_id: a registered family id (``"metarl/Navigation2D-v0"``).
+        env_id: a registered family id (``"metarl/Navigation2D-v0"``), or ``"module:id"`` to
+            import the module that registers it first.
         episodes_per_task: ``E``, episodes collected per task and call.
         env_kwargs: passed to ``gymnasium.make_vec`` (e.g. ``max_episode_steps``, family options).
         max_envs: how many vector envs (one per batch size) stay open at once.
@@ -64,13 +66,16 @@ class MultiTaskSampler:
         self.max_envs = require_int("max_envs", max_envs)
         self.env_kwargs = dict(env_kwargs or {})
         probe = gym.make_vec(env_id, num_envs=1, **self.env_kwargs)
+        try:
+            require_task_api(probe, env_id)
+        finally:
+            probe.close()
         self.observation_space = probe.single_observation_space
         self.action_space = probe.single_action_space
         self.max_episode_steps: int = self.env_kwargs.get(
-            "max_episode_steps", gym.spec(env_id).max_episode_steps
+            "max_episode_steps", gym.spec(import_env(env_id)).max_episode_steps
         )
         self.task_distribution: TaskDistribution = probe.unwrapped.task_distribution
-        probe.close()
         self._envs: OrderedDict[int, gym.vector.VectorEnv] = OrderedDict()  # least recent first
         self.generator = torch.Generator().manual_seed(0)
 

@@ -233,12 +233,14 @@ class TaskDistribution:
 
     # ---------------------------------------------------------------- description
     def describe(self) -> list[dict[str, str]]:
-        """One row per parameter: name, training distribution, test-ood region, default, doc."""
+        """One row per parameter: name, training distribution, test-ood region, the values a task
+        made by hand may take, default, doc."""
         return [
             {
                 "name": p.name,
                 "train": p.describe(),
                 "test-ood": p.describe_ood(),
+                "allowed": p.describe_allowed(),
                 "default": np.array2string(p.default, precision=4, threshold=6),
                 "doc": p.doc,
             }

@@ -65,6 +65,11 @@ class Parameter(ABC):
         """Short text of the test-ood region, or ``-`` where there is none."""
         return "-"
 
+    def describe_allowed(self) -> str:
+        """Short text of the values a task made by hand may take (``validate`` refuses others)."""
+        low, high = self.bounds()
+        return f"[{_fmt(low)}, {_fmt(high)}]"
+
     def coerce(self, value: Any, family: str) -> np.ndarray:
         """Convert ``value`` to a float64 array of this parameter's shape and check it is allowed."""
         array = as_float_array(value, self.name, family)
@@ -223,6 +228,9 @@ class Choice(Parameter):
     def describe(self) -> str:
         return "{" + ", ".join(_fmt(v) for v in self.values) + "}"
 
+    def describe_allowed(self) -> str:
+        return self.describe()
+
 
 class Index(Parameter):
     """An index into a list of ``count`` items: the values ``0, 1, ..., count - 1``.
@@ -258,6 +266,9 @@ class Index(Parameter):
 
     def describe(self) -> str:
         return f"index in [0, {self.count - 1}]"
+
+    def describe_allowed(self) -> str:
+        return f"integers in [0, {self.count - 1}]"
 
 
 class Disk(Parameter):
@@ -330,6 +341,9 @@ class Disk(Parameter):
     def describe(self) -> str:
         return f"uniform in the disk of radius {_fmt(self.radius)}"
 
+    def describe_allowed(self) -> str:
+        return f"distance <= {_fmt(self.bounds()[1])}"
+
     def describe_ood(self) -> str:
         if self.ood_radius is None:
             return "-"
@@ -371,6 +385,9 @@ class Dirichlet(Parameter):
     def describe(self) -> str:
         return f"Dirichlet({_fmt(self.alpha)}) rows, shape {self.shape}"
 
+    def describe_allowed(self) -> str:
+        return "rows of probabilities"
+
 
 class Normal(Parameter):
     """Gaussian parameter: values ~ N(mean, std^2) element-wise; any finite value is allowed."""
@@ -399,5 +416,8 @@ class Normal(Parameter):
     def describe(self) -> str:
         power = "" if not self.shape else ", shape " + str(self.shape)
         return f"N({_fmt(self.mean)}, {_fmt(self.std)}^2){power}"
+
+    def describe_allowed(self) -> str:
+        return "any finite value"
 
 

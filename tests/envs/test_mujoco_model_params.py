@@ -45,9 +45,10 @@ def test_the_docs_example_is_a_family(docs_example):
     assert env.spec.max_episode_steps == 200
     dist = env.unwrapped.task_distribution
     assert set(dist.parameters) == {"geom_friction", "body_mass"}
-    assert dist.parameters["body_mass"].shape == (1,) and dist.split_names[-1] == "test-ood"
-    assert dist.default_task()["geom_friction"] == [2.0]  # the nominal value
-    task = dist.task(geom_friction=[0.5], body_mass=[2.0])
+    # One row (a single index) and one column: scalar parameters.
+    assert dist.parameters["body_mass"].shape == () and dist.split_names[-1] == "test-ood"
+    assert dist.default_task()["geom_friction"] == 2.0  # the nominal value
+    task = dist.task(geom_friction=0.5, body_mass=2.0)
     _, info = env.reset(seed=0, options={"task": task})
     model = env.unwrapped.model
     assert info["task_id"] == task.id and model.geom("foot_geom").friction[0] == 0.5

@@ -117,8 +117,12 @@ def test_vector_env_bad_inputs():
         envs.reset(options={"tasks": list(tasks[:2])})
     with pytest.raises(TypeError, match="sequence of 3 metarl.Task"):
         envs.reset(options={"tasks": tasks[0]})
-    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['task'\]"):
-        envs.reset(options={"task": tasks[0]})
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['goal'\]"):
+        envs.reset(options={"goal": tasks[0]})
+    with pytest.raises(ValueError, match="'tasks' .* or 'task' .*, not both"):
+        envs.reset(options={"task": tasks[0], "tasks": list(tasks[:3])})
+    envs.reset(options={"task": tasks[1]})  # one task for every sub-env, as SyncVectorEnv's
+    assert envs.unwrapped.tasks == (tasks[1],) * 3
     with pytest.raises(ValueError, match="a sequence of 3 of them"):
         envs.reset(seed=[1, 2])
     with pytest.raises(ValueError, match="a sequence of 3 of them"):

@@ -81,8 +81,12 @@ def test_vector_env_bad_inputs():
         envs.reset(options={"tasks": list(tasks[:3])})
     with pytest.raises(TypeError, match="sequence of 4 metarl.Task"):
         envs.reset(options={"tasks": tasks[0]})
-    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['task'\]"):
-        envs.reset(options={"task": tasks[0]})
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['goal'\]"):
+        envs.reset(options={"goal": tasks[0]})
+    with pytest.raises(TypeError, match="reset option 'task' must be a metarl.Task"):
+        envs.reset(options={"task": list(tasks[:4])})
+    envs.reset(options={"task": tasks[1]})  # every sub-env, as SyncVectorEnv passes it on
+    assert envs.unwrapped.tasks == (tasks[1],) * 4
     envs.reset(seed=0, options={"tasks": list(tasks[:4])})
     with pytest.raises(ValueError, match=r"actions must have shape \(4, 2\), got \(2,\)"):
         envs.step(np.zeros(2))

@@ -1,9 +1,9 @@
-"""The task API on Gymnasium MuJoCo envs: :class:`MujocoTaskEnv`, and :func:`register_family`."""
+"""The task API on Gymnasium MuJoCo envs: :class:`MujocoTaskEnv` (registered with
+:func:`metarl.envs.register_family`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -15,7 +15,7 @@ from metarl.envs.core import check_options
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
 from metarl.tasks import Parameter, Task, TaskDistribution
 
-__all__ = ["MujocoTaskEnv", "register_family", "step_each"]
+__all__ = ["MujocoTaskEnv", "step_each"]
 
 
 class MujocoTaskEnv:
@@ -84,10 +84,13 @@ class MujocoTaskEnv:
         if self._model_params is not None:
             self._model_params.apply(self.model, task, self._scratch)
         self._task = task
-        self._on_task(task)
+        self.on_task(task)
 
-    def _on_task(self, task: Task) -> None:
-        """Hook for subclasses that keep task values of their own."""
+    def on_task(self, task: Task) -> None:
+        """Called by :meth:`set_task` after ``task`` (validated) is written into the model: the
+        per-task hook of a family whose task changes more than ``model_fields`` (a goal, a
+        reward weight, or ``opt`` values computed from several parameters). It runs in every
+        process that holds the env (the vector env's workers too); by default it does nothing."""
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -129,24 +132,3 @@ def step_each(
     infos = np.array([[r[4][key] for key in info_keys] for r in results], dtype=np.float64)
     return obs, reward, terminated, infos.reshape(len(results), len(info_keys))
 
-
-def register_family(
-    env_id: str, env_class: type[MujocoTaskEnv], max_episode_steps: int | None = None, **kwargs: Any
-) -> None:
-    """Register ``env_class`` as ``env_id``, with :class:`ProcessVectorEnv` as its vector env.
-
-    ``max_episode_steps`` defaults to the class's ``horizon``; ``kwargs`` go to the constructor.
-    """
-    from metarl.envs.process_vector import ProcessVectorEnv
-
-    if not (isinstance(env_class, type) and issubclass(env_class, MujocoTaskEnv)):
-        raise TypeError(f"env_class must be a MujocoTaskEnv subclass, got {env_class!r}")
-    if env_id in gym.registry and gym.registry[env_id].entry_point is env_class:
-        return  # the module was imported again (e.g. by a worker process)
-    gym.register(
-        id=env_id,
-        entry_point=env_class,
-        vector_entry_point=partial(ProcessVectorEnv, env_class=env_class),
-        max_episode_steps=max_episode_steps or env_class.horizon,
-        kwargs=kwargs,
-    )

@@ -35,6 +35,7 @@ __all__ = [
     "Objective",
     "StepBatch",
     "TargetVelocity",
+    "reward_terms",
     "step_batch",
 ]
 
@@ -118,6 +119,12 @@ class StepBatch(NamedTuple):
     parts: dict[str, np.ndarray]  # reward terms and velocities, each (n,)
 
 
+def reward_terms(robot: type[Robot]) -> tuple[str, ...]:
+    """The ``info`` entries of a locomotion step: reward terms and velocities."""
+    floor = () if robot.planar else ("reward_contact", "y_velocity")
+    return ("reward_task", "reward_survive", "reward_ctrl", *floor, "x_velocity")
+
+
 def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
     """Advance ``envs`` (of one class and settings) by one step each; see the module docstring."""
     first = envs[0]
@@ -125,6 +132,7 @@ def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
     n = len(envs)
     before = np.empty((n, robot.position_dim))
     after = np.empty((n, robot.position_dim))
+    dt = np.empty((n, 1))  # per env: a task may vary opt.timestep
     state = {name: np.empty((n, *shape)) for name, shape in robot.shapes.items()}
     buffers = tuple(state.values())
     frame_skip, contacts = robot.frame_skip, robot.needs_contact_forces
@@ -133,6 +141,7 @@ def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
         # Views into the env's MjData, made once: reading them gives the current values.
         model, data, ctrl, position, fields = env.views
         before[i] = robot.position(model, data) if position is None else position
+        dt[i] = model.opt.timestep * frame_skip
         ctrl[:] = actions[i]
         mj_step(model, data, nstep=frame_skip)
         if contacts:  # cfrc_ext is computed only on request, as Gymnasium does
@@ -140,7 +149,7 @@ def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
         after[i] = robot.position(model, data) if position is None else position
         for array, field in zip(buffers, fields, strict=True):
             array[i] = field
-    velocity = (after - before) / robot.dt
+    velocity = (after - before) / dt
     params = {
         p.name: np.array([env.objective_values[p.name] for env in envs])
         for p in objective.parameters
@@ -151,11 +160,15 @@ def step_batch(envs: Sequence[LocomotionEnv], actions: np.ndarray) -> StepBatch:
     ctrl_cost, contact_cost = robot.costs(state, actions)
     rewards = (task_reward + survive) - (ctrl_cost + contact_cost)
     terminated = ~healthy if robot.terminate_when_unhealthy else np.zeros(n, dtype=bool)
-    parts = {"reward_task": task_reward, "reward_survive": survive, "reward_ctrl": -ctrl_cost}
-    if not robot.planar:
-        parts["reward_contact"] = -contact_cost
-        parts["y_velocity"] = velocity[:, 1]
-    parts["x_velocity"] = velocity[:, 0]
+    values = {
+        "reward_task": task_reward,
+        "reward_survive": survive,
+        "reward_ctrl": -ctrl_cost,
+        "reward_contact": -contact_cost,
+        "x_velocity": velocity[:, 0],
+        "y_velocity": velocity[:, -1],
+    }
+    parts = {key: values[key] for key in reward_terms(type(robot))}
     return StepBatch(robot.observe(state), rewards, terminated, parts)
 
 
@@ -197,7 +210,7 @@ class LocomotionEnv(MujocoTaskEnv):
     def task_parameters(self) -> Sequence[Parameter]:
         return self.objective.parameters
 
-    def _on_task(self, task: Task) -> None:
+    def on_task(self, task: Task) -> None:
         self.objective_values = {p.name: task.params[p.name] for p in self.objective.parameters}
         """The current task's values of the objective's parameters (read at every step)."""
 
@@ -222,10 +235,13 @@ class LocomotionEnv(MujocoTaskEnv):
         cls, envs: Sequence[MujocoTaskEnv], actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         out = step_batch(envs, actions)
-        return out.observations, out.rewards, out.terminated, np.zeros((len(envs), 0))
+        infos = np.stack([out.parts[key] for key in cls.info_keys], axis=1)
+        return out.observations, out.rewards, out.terminated, infos.reshape(len(envs), -1)
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
+        if "family" in cls.__dict__:  # the reward terms of step_batch, passed on by the vector env
+            cls.info_keys = reward_terms(robot_for(cls))
         if "family" in cls.__dict__ and cls.__doc__ and "## Task distribution" in cls.__doc__:
             cls.__doc__ = _compose_doc(cls)
 

@@ -1,7 +1,9 @@
 """Any MuJoCo model as a task family: declare which compiled-model fields vary, and how.
 
 A :class:`ModelField` names an ``mujoco.MjModel`` array (``body_mass``, ``geom_friction``,
-``dof_damping``, ...), which of its elements vary (all, some rows by name or index, one column),
+``dof_damping``, ...) or a physics option of ``MjModel.opt`` (``opt.gravity``, ``opt.timestep``,
+``opt.wind``, ``opt.density``, ``opt.viscosity``, ...), which of its elements vary (all, some rows
+by name or index, one column),
 how a task value acts on them (``"scale"`` the nominal value, scale it by ``base ** value``
 (``"log-scale"``), or ``"set"`` it), and the training range. :class:`ModelParams` turns a list of
 fields into task parameters for a compiled model and writes tasks into it: every write starts from
@@ -70,9 +72,37 @@ _OBJECTS = {
 RowIndex = int | str | Sequence[int | str] | None
 
 
+OPTION_PREFIX = "opt."
+"""Prefix of the fields of ``MjModel.opt`` (physics options: gravity, timestep, wind, ...)."""
+
+
 @cache
 def _model_fields() -> list[str]:
-    return sorted(n for n in dir(mujoco.MjModel) if not n.startswith("_"))
+    options = [f"{OPTION_PREFIX}{n}" for n in dir(mujoco.MjOption) if not n.startswith("_")]
+    return sorted([*(n for n in dir(mujoco.MjModel) if not n.startswith("_")), *options])
+
+
+def _owner(model: mujoco.MjModel, field: str) -> tuple[Any, str]:
+    """The object holding ``field`` (``model`` or ``model.opt``) and the attribute's name."""
+    if field.startswith(OPTION_PREFIX):
+        return model.opt, field.removeprefix(OPTION_PREFIX)
+    return model, field
+
+
+def _values(model: mujoco.MjModel, field: str) -> Any:
+    """The current value of ``field``: an array view, or a number (scalar options)."""
+    owner, name = _owner(model, field)
+    return getattr(owner, name)
+
+
+def _write(model: mujoco.MjModel, field: str, selection: tuple[Any, ...], new: Any) -> None:
+    """Write ``new`` into the ``selection`` of ``field``."""
+    owner, name = _owner(model, field)
+    current = getattr(owner, name)
+    if isinstance(current, np.ndarray):
+        current[selection] = new
+    else:  # a scalar option (timestep, density, viscosity): its selection is (0,)
+        setattr(owner, name, float(new))
 
 
 @dataclass(frozen=True)
@@ -80,21 +110,25 @@ class ModelField:
     """One ``MjModel`` field that varies per task.
 
     Args:
-        field: the ``MjModel`` attribute, e.g. ``"body_mass"``, ``"geom_friction"``.
+        field: the ``MjModel`` attribute, e.g. ``"body_mass"``, ``"geom_friction"``, or
+            ``"opt.<name>"`` for a physics option: ``"opt.gravity"`` (3,), ``"opt.wind"`` (3,),
+            ``"opt.timestep"``, ``"opt.density"``, ``"opt.viscosity"`` (scalars).
         low, high: training range of the task value (a factor for ``"scale"``, an exponent for
             ``"log-scale"``, the value itself for ``"set"``).
         mode: ``"scale"`` (default), ``"log-scale"`` or ``"set"`` (see :data:`MODES`).
         base: base of ``"log-scale"``: the element becomes ``nominal * base ** value``.
         shared: one task value for every selected element (default: one per element).
         index: rows that vary: an int, a name (``"torso"``; joint names for ``dof_*`` fields), or
-            a sequence of them; ``None``: every row.
+            a sequence of them; ``None``: every row. A single int or name selects one row, so the
+            parameter drops that axis (a scalar for a 1-D field: ``task(body_mass=1.5)``);
+            ``opt`` arrays take int indices (``opt.gravity`` index 2: the vertical component).
         column: the one column that varies in a 2-D field (``0``: sliding friction); ``None``:
             every column.
         ood: ``(low, high)`` envelope of the test-ood region (see :class:`metarl.tasks.Uniform`).
         ood_per_element: test-ood tasks have every element outside the training range.
         default: the default task's value; ``None``: the nominal model (1 for ``"scale"``, 0 for
             ``"log-scale"``, the nominal values for ``"set"``).
-        name: task parameter name; defaults to ``field``.
+        name: task parameter name; defaults to ``field`` without ``opt.``.
     """
 
     field: str
@@ -128,8 +162,8 @@ class ModelField:
 
     @property
     def parameter_name(self) -> str:
-        """Name of the task parameter."""
-        return self.name or self.field
+        """Name of the task parameter: ``name``, or the field's (``gravity`` for ``opt.gravity``)."""
+        return self.name or self.field.removeprefix(OPTION_PREFIX)
 
 
 class BoundModelParams:
@@ -139,7 +173,7 @@ class BoundModelParams:
         self.fields = tuple(fields)
         self._selections = [_select(f, model) for f in self.fields]
         self._nominal = [
-            np.array(getattr(model, f.field)[sel], dtype=np.float64)
+            np.array(np.atleast_1d(_values(model, f.field))[sel], dtype=np.float64)
             for f, sel in zip(self.fields, self._selections, strict=True)
         ]
         self.parameters: list[Parameter] = [
@@ -159,7 +193,7 @@ class BoundModelParams:
                 new = nominal * np.power(field.base, value)
             else:
                 new = np.broadcast_to(value, nominal.shape)
-            getattr(model, field.field)[sel] = new
+            _write(model, field.field, sel, new)
         mujoco.mj_setConst(model, scratch)
 
 
@@ -183,14 +217,22 @@ class ModelParams:
 
 def _select(field: ModelField, model: mujoco.MjModel) -> tuple[Any, ...]:
     """The numpy index of the elements of ``model.<field>`` that ``field`` varies."""
-    array = getattr(model, field.field)
+    value = _values(model, field.field)
+    if isinstance(value, float):  # a scalar option
+        if field.index is not None or field.column is not None:
+            raise ValueError(f"MjModel field {field.field!r} is a number: give no index or column")
+        return (0,)
+    array = value
     if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or array.ndim not in (1, 2):
         kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
         raise ValueError(
-            f"MjModel field {field.field!r} holds {kind} values; only 1-D or 2-D float "
-            "arrays (body_mass, geom_friction, dof_damping, ...) can vary"
+            f"MjModel field {field.field!r} holds {kind} values; only 1-D or 2-D float arrays "
+            "(body_mass, geom_friction, dof_damping, opt.gravity, ...) and float options "
+            "(opt.timestep, opt.density, ...) can vary"
         )
     rows: Any = slice(None) if field.index is None else _rows(field, model, len(array))
+    if isinstance(field.index, int | str) and len(rows) == 1:
+        rows = int(rows[0])  # one row: the parameter drops the axis
     if field.column is None:
         return (rows,)
     if array.ndim != 2 or not 0 <= field.column < array.shape[1]:

@@ -67,7 +67,6 @@ class Robot(ABC):
 
     def __init__(self, settings: Mapping[str, Any], model: mujoco.MjModel, data: mujoco.MjData):
         self.frame_skip = int(settings["frame_skip"])
-        self.dt = float(model.opt.timestep) * self.frame_skip
         self.forward_reward_weight = float(settings["forward_reward_weight"])
         self.ctrl_cost_weight = float(settings["ctrl_cost_weight"])
         self.healthy_reward = float(settings.get("healthy_reward", 0.0))
