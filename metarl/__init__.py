@@ -6,16 +6,26 @@ Importing ``metarl`` registers every ``metarl/...`` env id with Gymnasium and lo
 - Families and tasks: :func:`list_families`, :func:`family_table`, :class:`Task`,
   :class:`TaskDistribution`; wrappers :class:`TaskObservation` (the task in the observation) and
   :class:`TaskResampling` (a new task at every reset).
+- Your own families: :func:`register_family` (numpy or MuJoCo; see :mod:`metarl.envs.registration`).
 - Runs: :class:`TrainConfig` and :func:`load_config`, :func:`train`, :func:`resume`,
-  :func:`load_run` (a run folder's config and agent), :func:`evaluate` (``evaluate_run``: the
+  :func:`load_run` (a run folder's config and trainer), :func:`evaluate` (``evaluate_run``: the
   fast-adaptation evaluation of a run beside comparison agents).
+- Trained agents: :func:`load` (a run folder or checkpoint file) gives an agent whose
+  ``adapt(task | env=... | episodes=[Episode, ...])`` returns a policy with ``predict``;
+  :class:`Episode` holds experience you collected, as arrays.
 """
 
 from importlib import import_module
 from typing import Any
 
 from metarl import envs
-from metarl.envs import TaskObservation, TaskResampling, family_table, list_families
+from metarl.envs import (
+    TaskObservation,
+    TaskResampling,
+    family_table,
+    list_families,
+    register_family,
+)
 from metarl.tasks import Task, TaskDistribution
 
 __version__ = "0.1.0"
@@ -27,10 +37,13 @@ _LAZY = {
     "resume": ("metarl.runs.train", "resume"),
     "load_run": ("metarl.runs.train", "load_run"),
     "evaluate": ("metarl.runs.evaluate", "evaluate_run"),
+    "load": ("metarl.runs.load", "load"),
+    "Episode": ("metarl.sampling.episodes", "Episode"),
 }
 """Public name -> (module, attribute), imported by :func:`__getattr__` on first use."""
 
 __all__ = [
+    "Episode",
     "Task",
     "TaskDistribution",
     "TaskObservation",
@@ -41,8 +54,10 @@ __all__ = [
     "evaluate",
     "family_table",
     "list_families",
+    "load",
     "load_config",
     "load_run",
+    "register_family",
     "resume",
     "train",
 ]

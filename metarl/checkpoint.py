@@ -17,7 +17,11 @@ from metarl.files import atomic_write
 
 __all__ = ["CheckpointError", "load_checkpoint", "load_plain", "save_checkpoint"]
 
-FORMAT = "metarl-checkpoint/1"
+FORMAT = "metarl-checkpoint/2"
+"""Written by this version: the run's checkpoints describe themselves (agent kind, env, spaces,
+config; see :mod:`metarl.runs.describe`)."""
+READABLE = ("metarl-checkpoint/1", FORMAT)
+"""Formats this version reads (``/1``: before checkpoints recorded their agent kind and spaces)."""
 
 
 class CheckpointError(ValueError):
@@ -45,8 +49,12 @@ def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ()) -> 
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     state = load_plain(path)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a metarl checkpoint (expected format {FORMAT})")
+    if not isinstance(state, dict) or state.get("format") not in READABLE:
+        found = state.get("format") if isinstance(state, dict) else None
+        raise CheckpointError(
+            f"{path} is not a metarl checkpoint this version reads (format {found!r}; "
+            f"readable: {list(READABLE)})"
+        )
     missing = sorted(set(required) - set(state))
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}")

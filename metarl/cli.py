@@ -1,13 +1,18 @@
 """Command line: ``metarl train | evaluate | envs``.
 
-metarl train --config configs/maml-trpo/navigation2d.yaml [--set key=value ...] [--seed N]
+metarl train [--config configs/maml-trpo/navigation2d.yaml] [--set key=value ...] [--seed N]
              [--out DIR] [--overwrite] [--sampler local|ray] [--workers N]
-             [--ray-address HOST:PORT]
+             [--ray-address HOST:PORT] [--import MODULE ...]
 metarl train --resume DIR
-metarl evaluate RUN_DIR [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
+metarl evaluate RUN_DIR|CHECKPOINT.pt [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
                 [--comparisons random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
                 [--evaluation-episodes N] [--device auto|cpu|cuda] [--overwrite]
-metarl envs
+metarl envs [--import MODULE ...]
+
+``--import MODULE`` (every command) imports a module of your own first, from the current folder or
+the Python path: one that registers task families (``metarl.envs.register_family``), agent kinds
+or comparison agents. ``train`` records it in the config's ``imports``, so that ``evaluate`` and
+``--resume`` import it again; an env written ``module:id`` imports ``module`` the same way.
 
 Every user error exits with status 2 and one line naming the bad value and what is allowed (no
 traceback unless ``--debug``); Ctrl-C during training exits with 130, naming the last checkpoint
@@ -26,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from metarl.envs.registration import import_modules
 from metarl.runs.config import ConfigError, load_config
 from metarl.runs.folder import RunFolder, RunFolderError
 
@@ -55,17 +61,16 @@ def _train(args: argparse.Namespace) -> None:
 
     if args.resume:
         sampling = args.sampler or args.workers is not None or args.ray_address
-        if args.config or args.set or args.seed is not None or args.out or args.overwrite or sampling:
+        changes = args.config or args.set or args.seed is not None or args.imports
+        if changes or args.out or args.overwrite or sampling:
             raise ConfigError(
-                "--resume continues a run as configured; drop --config/--set/--seed/--out/"
-                "--overwrite and the sampler flags"
+                "--resume continues a run as configured; drop --config/--set/--seed/--import/"
+                "--out/--overwrite and the sampler flags"
             )
         args.run_dir = Path(args.resume)
         resume(args.resume)
         print(f"run: {args.resume}")
         return
-    if not args.config:
-        raise ConfigError("train needs --config FILE (or --resume DIR)")
     overrides = list(args.set or [])
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -76,6 +81,9 @@ def _train(args: argparse.Namespace) -> None:
     if args.ray_address:  # quoted: YAML would read some HOST:PORT forms as numbers
         overrides.append(f"ray_address={json.dumps(args.ray_address)}")
     config = load_config(args.config, overrides)
+    if args.imports:  # recorded in the config, so that evaluate and --resume import them too
+        imports = list(dict.fromkeys([*config.imports, *args.imports]))
+        config = config.with_overrides([f"imports={json.dumps(imports)}"])
     out = (
         Path(args.out)
         if args.out
@@ -88,9 +96,9 @@ def _train(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from metarl.evaluation import output_paths
-    from metarl.runs.evaluate import evaluate_run
+    from metarl.runs.evaluate import evaluate_run, output_folders
 
-    folder = RunFolder(args.run).eval
+    folder = output_folders(args.run)[0]
     existing = [path for path in output_paths(folder).values() if path.exists()]
     if existing and not args.overwrite:
         raise RunFolderError(
@@ -128,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--debug", action="store_true", help="show the traceback of an error, not just its line"
     )
+    common.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE",
+        help="import MODULE first (from the current folder or the Python path): it registers "
+        "your task families, agent kinds or comparison agents; repeatable",
+    )
     parser = _Parser(
         prog="metarl",
         description="Meta-reinforcement learning.",
@@ -140,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Ctrl-C stops a run; metarl train --resume DIR continues it from its last "
         "checkpoint.",
     )
-    train.add_argument("--config", help="YAML config (see configs/)")
+    train.add_argument(
+        "--config", help="YAML config (see configs/); without it, the defaults and --set"
+    )
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
     train.add_argument("--seed", type=int, help="shorthand for --set seed=N")
     train.add_argument(
@@ -166,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Writes RUN/eval/eval.json, eval.csv and adaptation.png, each replaced whole; "
         "other files in RUN/eval stay.",
     )
-    evaluate.add_argument("run", help="run folder")
+    evaluate.add_argument(
+        "run", help="run folder, or a checkpoint file (outputs go to <stem>-eval/ beside it)"
+    )
     evaluate.add_argument("--split", default="test", choices=["test", "test-ood"])
     evaluate.add_argument("--tasks", type=int, help="held-out tasks (default: config eval_tasks)")
     evaluate.add_argument("--steps", type=int, help="adaptation steps (default: config eval_steps)")
@@ -219,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metarl`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if str(Path.cwd()) not in sys.path and "" not in sys.path:
+        sys.path.append(str(Path.cwd()))  # user modules in the current folder, as `python -m`
     try:
+        import_modules(args.imports, what="--import")
         args.handler(args)
         return 0
     except (KeyboardInterrupt, *USER_ERRORS) as err:

@@ -109,7 +109,7 @@ def _one_line(err: str) -> str:
     ("override", "says"),
     [
         ("env=metarl/Foo-v0", "'metarl/Foo-v0' is not a metarl task family"),
-        ("env=CartPole-v1", "'CartPole-v1' is not a metarl task family (the sampler needs"),
+        ("env=CartPole-v1", "'CartPole-v1' is not a metarl task family (its vector env CartPoleVectorEnv"),
         ("env_kwargs={foo: 1}", "does not accept env_kwargs {'foo': 1}"),
         ("seed=-1", "seed"),
         ("gamma=[1", "gamma"),

@@ -18,11 +18,12 @@ import torch
 from torch import nn
 
 from metarl.agents.adaptation import InnerLoopAgent
+from metarl.agents.inference import GradientAdaptiveAgent
 from metarl.agents.inner import InnerLoop
 from metarl.agents.meta_objective import InnerStep, MetaObjectiveBuilder
 from metarl.agents.outer import OuterLoop
 from metarl.agents.policies import check_policy_fits
-from metarl.checkpoint import load_checkpoint, save_checkpoint
+from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.choices import KL_DIRECTIONS, KLDirection
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, Params, stack_params
 from metarl.tasks import Task, TaskDistribution
@@ -124,6 +125,11 @@ class MetaLearner:
         """The policy adapted by the inner loop, as the evaluation grades it."""
         return InnerLoopAgent(self.policy, self.inner)
 
+    def adaptive_agent(self) -> GradientAdaptiveAgent:
+        """The meta-trained policy as an :class:`~metarl.agents.inference.AdaptiveAgent`
+        (``adapt``, then ``predict``); it shares this learner's policy, inner loop and sampler."""
+        return GradientAdaptiveAgent(self.policy, self.inner, self.sampler, self.num_inner_steps)
+
     def close(self) -> None:
         """Close the sampler's envs."""
         self.sampler.close()
@@ -199,13 +205,25 @@ class MetaLearner:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output."""
+        """Restore :meth:`state_dict` output.
+
+        Raises:
+            CheckpointError: the state is another learner's: other parameter names or shapes
+                (layer sizes, spaces), learned step sizes or not, another outer loop.
+        """
+        _check_shapes("policy", state["policy"], self.policy.state_dict())
+        learned = isinstance(self.inner.step_sizes, nn.ParameterDict)
+        if (state["step_sizes"] is not None) != learned:
+            has = "has" if state["step_sizes"] is not None else "has no"
+            mine = "has" if learned else "has none"
+            raise CheckpointError(
+                f"the checkpoint {has} learned inner step sizes, this learner {mine} "
+                "(config key learn_inner_lr)"
+            )
+        self.outer.load_state_dict(state, self.meta_parameters)  # checks its kind first
         self.policy.load_state_dict(state["policy"])
-        if state["step_sizes"] is not None:
-            if not isinstance(self.inner.step_sizes, nn.ParameterDict):
-                raise ValueError("checkpoint has learned step sizes but this inner loop has none")
+        if learned:
             self.inner.step_sizes.load_state_dict(state["step_sizes"])
-        self.outer.load_state_dict(state, self.meta_parameters)
         self.iteration = state["iteration"]
         self.rng.bit_generator.state = state["rng"]
         self.sampler.generator.set_state(state["sampler_rng"])
@@ -217,3 +235,21 @@ class MetaLearner:
     def load(self, path: str | os.PathLike) -> None:
         """Restore a checkpoint written by :meth:`save` (``CheckpointError`` if it is unusable)."""
         self.load_state_dict(load_checkpoint(path, required=("learner",))["learner"])
+
+
+def _check_shapes(what: str, saved: dict[str, Any], own: dict[str, torch.Tensor]) -> None:
+    """``CheckpointError`` naming every tensor of ``saved`` whose name or shape differs from
+    ``own``'s (a checkpoint of other layer sizes or spaces)."""
+    saved_shapes = {k: tuple(v.shape) for k, v in saved.items()}
+    own_shapes = {k: tuple(v.shape) for k, v in own.items()}
+    if saved_shapes != own_shapes:
+        diff = [
+            f"{name}: checkpoint {saved_shapes.get(name, 'absent')}, "
+            f"here {own_shapes.get(name, 'absent')}"
+            for name in sorted({*saved_shapes, *own_shapes})
+            if saved_shapes.get(name) != own_shapes.get(name)
+        ]
+        raise CheckpointError(
+            f"the checkpoint's {what} does not fit this learner's (other layer sizes or spaces; "
+            f"config keys hidden_sizes, env): {'; '.join(diff)}"
+        )

@@ -20,6 +20,7 @@ from metarl.agents.optimization import (
     flat_grad,
     flatten_tensors,
 )
+from metarl.checkpoint import CheckpointError
 
 __all__ = ["PPO", "TRPO", "MetaObjective", "OuterLoop", "ProMP"]
 
@@ -84,19 +85,33 @@ class OuterLoop(Protocol):
 
 
 class _DataclassState:
-    """``state_dict`` of a dataclass outer loop: ``{"outer": its fields, "optimizer": the state of
-    its optimiser, or None}`` (the checkpoint format since the first release)."""
+    """``state_dict`` of a dataclass outer loop: ``{"outer_kind": its class name, "outer": its
+    fields, "optimizer": the state of its optimiser, or None}``."""
 
     _optimizer: torch.optim.Optimizer | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        """The outer loop's fields and its optimiser's state (None before the first step)."""
+        """The outer loop's kind and fields and its optimiser's state (None before the first
+        step)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         optimizer = None if self._optimizer is None else self._optimizer.state_dict()
-        return {"outer": fields, "optimizer": optimizer}
+        return {"outer_kind": type(self).__name__, "outer": fields, "optimizer": optimizer}
 
     def load_state_dict(self, state: dict[str, Any], parameters: Sequence[nn.Parameter]) -> None:
-        """Restore :meth:`state_dict` output; the optimiser is rebuilt over ``parameters``."""
+        """Restore :meth:`state_dict` output; the optimiser is rebuilt over ``parameters``.
+
+        Raises:
+            CheckpointError: the state is another outer loop's (its kind or fields differ).
+        """
+        mine = type(self).__name__
+        kind = state.get("outer_kind")  # absent in checkpoints written before it was recorded
+        fields = sorted(f.name for f in dataclasses.fields(self))
+        if (kind is not None and kind != mine) or sorted(state["outer"]) != fields:
+            theirs = kind or f"an outer loop with fields {sorted(state['outer'])}"
+            raise CheckpointError(
+                f"the checkpoint holds {theirs}, this learner's outer loop is {mine}; load it "
+                "into a learner built with the same outer loop (config key outer)"
+            )
         for name, value in state["outer"].items():
             setattr(self, name, value)
         if state["optimizer"] is not None:

@@ -21,6 +21,7 @@ from metarl.envs.process_vector import ProcessVectorEnv
 from metarl.envs.registration import (
     TASK_API,
     import_env,
+    import_modules,
     register_family,
     registered_families,
     require_task_api,
@@ -39,6 +40,7 @@ __all__ = [
     "TaskResampling",
     "family_table",
     "import_env",
+    "import_modules",
     "list_families",
     "metaworld_available",
     "metaworld_ids",
@@ -243,13 +245,11 @@ def require_family(env: str) -> None:
         raise ValueError(f"env {env_id} needs MuJoCo: pip install 'metarl[mujoco]'")
     spec = gym.registry.get(env_id)
     if spec is None or spec.vector_entry_point is None:
-        what = "is not registered" if spec is None else "has no vector env with one task per sub-env"
+        what = "not registered" if spec is None else "registered without a vector env"
         raise ValueError(
-            f"env {env!r} {what}, so it is not a metarl task family (the sampler needs "
-            f"{TASK_API}); metarl's: {registered_ids()}, metarl/MetaWorld-ML10-v0, "
-            "metarl/MetaWorld-ML45-v0 or metarl/MetaWorld-ML1-<env>-v0 (see metarl envs); "
-            "yours: write env as 'module:namespace/Name-v0' (or list the module in imports) so "
-            "that the module registering it is imported"
+            f"env {env!r} is not a metarl task family ({what}; the sampler needs {TASK_API}). "
+            "metarl's: see metarl envs; yours: write env as 'module:namespace/Name-v0' (or list "
+            "the module in imports) so that the module registering it is imported"
         )
 
 

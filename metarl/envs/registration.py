@@ -18,6 +18,7 @@ An id may name the module that registers it, as Gymnasium's ``module:env-id``:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from importlib import import_module
 from typing import Any
@@ -27,7 +28,14 @@ import gymnasium as gym
 from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.envs.process_vector import ProcessVectorEnv
 
-__all__ = ["TASK_API", "import_env", "register_family", "registered_families", "require_task_api"]
+__all__ = [
+    "TASK_API",
+    "import_env",
+    "import_modules",
+    "register_family",
+    "registered_families",
+    "require_task_api",
+]
 
 TASK_API = (
     "a vector env with `task_distribution` whose reset takes options={'tasks': [...]} (one task "
@@ -40,6 +48,22 @@ _REGISTERED: dict[str, type] = {}
 """Id -> the family :func:`register_family` registered under it, in order."""
 
 
+def import_modules(modules: Iterable[str], what: str = "imports") -> None:
+    """Import ``modules`` (which register families, agent kinds, comparison agents).
+
+    Raises:
+        ModuleNotFoundError: one cannot be found (naming it and ``what`` asked for it).
+    """
+    for module in modules:
+        try:
+            import_module(module)
+        except ModuleNotFoundError as err:
+            raise ModuleNotFoundError(
+                f"{what}: cannot import module {module!r} ({err}); it must be importable from "
+                "the current folder or the Python path"
+            ) from err
+
+
 def import_env(env: str) -> str:
     """The env id of ``env``, after importing its module if it is written ``module:env-id``.
 
@@ -48,13 +72,7 @@ def import_env(env: str) -> str:
     """
     module, sep, env_id = env.rpartition(":")
     if sep:
-        try:
-            import_module(module)
-        except ModuleNotFoundError as err:
-            raise ModuleNotFoundError(
-                f"env {env!r}: cannot import module {module!r} ({err}); it must be importable "
-                "from the current folder or the Python path"
-            ) from err
+        import_modules([module], what=f"env {env!r}")
     return env_id
 
 
@@ -96,12 +114,13 @@ def registered_families() -> list[str]:
 
 
 def require_task_api(envs: Any, env: str) -> None:
-    """Raise ``TypeError`` naming what the sampler needs if vector env ``envs`` (made from
+    """Raise ``ValueError`` naming what the sampler needs if vector env ``envs`` (made from
     ``env``) lacks the task API."""
     if not hasattr(envs.unwrapped, "task_distribution"):
-        raise TypeError(
-            f"env {env!r} is not a task family: its vector env {type(envs.unwrapped).__name__} "
-            f"has no task_distribution. The sampler needs {TASK_API}"
+        raise ValueError(
+            f"env {env!r} is not a metarl task family (its vector env "
+            f"{type(envs.unwrapped).__name__} has no task_distribution; the sampler needs "
+            f"{TASK_API})"
         )
 
 

@@ -19,7 +19,7 @@ from metarl.agents import (
     make_policy,
 )
 from metarl.agents.device import resolve_device
-from metarl.envs import require_family
+from metarl.envs import import_modules, require_family
 from metarl.runs.config import ConfigError, TrainConfig
 from metarl.runs.kinds import AgentKind, Trainer, agent_kind
 from metarl.sampling import MultiTaskSampler
@@ -94,7 +94,11 @@ top-level keys."""
 
 
 def build(config: TrainConfig) -> Trainer:
-    """The trainer of ``config``'s agent kind, with the env's errors as :class:`ConfigError`."""
+    """The trainer of ``config``'s agent kind, with the env's errors as :class:`ConfigError`.
+
+    The config's ``imports`` are imported first (``ModuleNotFoundError`` naming a missing one).
+    """
+    import_modules(config.imports)
     try:
         require_family(config.env)
         resolve_device(config.device)

@@ -42,7 +42,11 @@ class TrainConfig:
     """Hyperparameters of a non-MAML agent kind (checked against the kind's options dataclass);
     ``--set agent_options.NAME=VALUE`` sets one."""
     env: str = "metarl/Navigation2D-v0"
-    """Registered family id."""
+    """Registered family id; ``module:id`` imports ``module`` first (Gymnasium's syntax), for a
+    family of your own registered there."""
+    imports: tuple[str, ...] = ()
+    """Modules imported before the env is made (they register your families, agent kinds or
+    comparison agents); looked up in the current folder and the Python path."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra arguments of ``gymnasium.make_vec`` (e.g. ``max_episode_steps``)."""
     outer: Outer = "trpo"
@@ -174,9 +178,13 @@ class TrainConfig:
 
     def kind_options(self) -> Any:
         """The agent kind's options dataclass filled from ``agent_options`` (``None`` for a kind
-        without options); :class:`ConfigError` for an unknown kind or option."""
+        without options); :class:`ConfigError` for an unknown kind or option. A kind that is not
+        registered yet is looked for in the config's ``imports``."""
+        from metarl.envs.registration import import_modules
         from metarl.runs.kinds import agent_kind, registered_agent_kinds
 
+        if self.agent not in registered_agent_kinds():
+            import_modules(self.imports)
         if self.agent not in registered_agent_kinds():
             raise ConfigError(
                 f"agent must be one of {registered_agent_kinds()}, got {self.agent!r}"
@@ -210,16 +218,14 @@ class TrainConfig:
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise ConfigError(f"unknown config key(s) {unknown}; allowed: {allowed}")
-        values = dict(data)
-        if "hidden_sizes" in values and isinstance(values["hidden_sizes"], list):
-            values["hidden_sizes"] = tuple(values["hidden_sizes"])
-        return cls(**values)
+        return cls(**_tuples(cls, data))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-serialisable form (``from_dict(to_dict())`` round-trips)."""
-        data = dataclasses.asdict(self)
-        data["hidden_sizes"] = list(self.hidden_sizes)
-        return data
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
 
     def with_overrides(self, assignments: Iterable[str]) -> TrainConfig:
         """Apply ``key=value`` strings (values parsed as YAML), as given by ``--set``."""
@@ -263,16 +269,26 @@ def options_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
     if unknown:
         raise ConfigError(f"unknown option(s) {unknown}; allowed: {allowed}")
     hints = get_type_hints(cls)
-    values = {
-        name: tuple(value) if isinstance(value, list) and get_origin(hints[name]) is tuple else value
-        for name, value in data.items()
-    }
+    values = _tuples(cls, data)
     for name, value in values.items():
         _check_type(name, value, hints[name])
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:
         raise ConfigError(str(err)) from None
+
+
+def _tuples(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the lists (from YAML) of the tuple-typed fields of ``cls`` as tuples."""
+    hints = get_type_hints(cls)
+    return {
+        name: (
+            tuple(value)
+            if isinstance(value, list) and name in hints and get_origin(hints[name]) is tuple
+            else value
+        )
+        for name, value in data.items()
+    }
 
 
 RENAMED_KEYS = {"baseline": "value_function", "baseline_timesteps": "comparison_timesteps"}
@@ -310,12 +326,16 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
     if hint is float:
         require_finite(name, value, error=ConfigError)
-    if origin is tuple and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ConfigError(f"{name} must hold ints, got {value!r}")
+    if origin is tuple:
+        item = get_args(hint)[0]
+        if not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{name} must hold {item.__name__}s, got {value!r}")
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> TrainConfig:
-    """Read a YAML config and apply ``key=value`` overrides."""
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> TrainConfig:
+    """Read a YAML config (``None``: the defaults) and apply ``key=value`` overrides."""
+    if path is None:
+        return TrainConfig().with_overrides(overrides)
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}

@@ -22,7 +22,19 @@ from metarl.validation import require_int, require_seed
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["evaluate_run"]
+__all__ = ["evaluate_run", "output_folders"]
+
+
+def output_folders(source: str | Path) -> tuple[Path, Path]:
+    """Where the evaluation of ``source`` writes its outputs and caches comparison agents:
+    ``RUN/eval`` and ``RUN/baselines`` for a run folder, ``<stem>-eval/`` and
+    ``<stem>-eval/baselines`` beside a checkpoint file ``<stem>.pt``."""
+    source = Path(source)
+    if source.is_file():
+        folder = source.with_name(f"{source.stem}-eval")
+        return folder, folder / "baselines"
+    run = RunFolder(source)
+    return run.eval, run.baselines
 
 
 def evaluate_run(
@@ -37,7 +49,8 @@ def evaluate_run(
     device: str = "cpu",
     evaluation_episodes: int | None = None,
 ) -> EvaluationResult:
-    """The fast-adaptation evaluation of a run folder's agent, beside the named ``comparisons``
+    """The fast-adaptation evaluation of a run folder's (or checkpoint file's) agent, beside the
+    named ``comparisons``
     (agents of the registry, :func:`~metarl.evaluation.registered_agents`).
 
     Every agent sees the same ``num_tasks`` tasks of ``split`` (default: the config's
@@ -84,7 +97,7 @@ def evaluate_run(
             activation=config.activation,
             inner_kwargs=inner_loop_kwargs(config, int(sampler.observation_space.shape[0])),
             timesteps=config.comparison_timesteps,
-            cache_dir=RunFolder(run_dir).baselines,
+            cache_dir=output_folders(run_dir)[1],
             device=device,
         )
         agents = {"meta-trained": learner.graded_agent()}

@@ -35,7 +35,12 @@ __all__ = [
 
 
 class Trainer(Protocol):
-    """What a run meta-trains: one :meth:`train_iteration` at a time, checkpointed in between."""
+    """What a run meta-trains: one :meth:`train_iteration` at a time, checkpointed in between.
+
+    A trainer may also offer ``adaptive_agent() -> AdaptiveAgent``
+    (:mod:`metarl.agents.inference`): the agent :func:`metarl.load` returns, which adapts to one
+    task and acts with ``predict``.
+    """
 
     iteration: int
     """Completed training iterations."""

@@ -33,7 +33,8 @@ from tqdm import tqdm
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.files import atomic_write_text
 from metarl.runs.build import build
-from metarl.runs.config import TrainConfig, load_config
+from metarl.runs.config import ConfigError, TrainConfig, load_config
+from metarl.runs.describe import check_spaces, env_spaces
 from metarl.runs.folder import RunFolder
 from metarl.runs.kinds import Trainer, agent_kind
 
@@ -41,11 +42,17 @@ __all__ = ["load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
 
-def _checkpoint_state(learner: Trainer, config: TrainConfig, best: float) -> dict[str, Any]:
+def _checkpoint_state(
+    learner: Trainer, config: TrainConfig, best: float, spaces: dict[str, Any]
+) -> dict[str, Any]:
+    """A self-describing checkpoint (see :mod:`metarl.runs.describe`)."""
     distribution = learner.task_distribution
     return {
-        "learner": learner.state_dict(),
+        "agent": config.agent,
+        "env": {"id": config.env, "kwargs": config.env_kwargs},
+        "spaces": spaces,
         "config": config.to_dict(),
+        "learner": learner.state_dict(),
         "iteration": learner.iteration,
         "best_post_return": best,
         "torch_rng": torch.get_rng_state(),
@@ -57,24 +64,32 @@ def _checkpoint_state(learner: Trainer, config: TrainConfig, best: float) -> dic
     }
 
 
-def load_run(root: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, Trainer]:
-    """The config and learner of a run folder, restored from ``checkpoints/<checkpoint>.pt``.
+def load_run(source: str | Path, checkpoint: str = "last") -> tuple[TrainConfig, Trainer]:
+    """The config and trainer of a run folder, restored from ``checkpoints/<checkpoint>.pt``, or
+    of a checkpoint file (``source`` ending in ``.pt``; its own config rebuilds the trainer).
 
     Torch's global random state is left as it was (only :func:`resume` restores the run's).
+
+    Raises:
+        CheckpointError: ``source`` is neither a run folder nor a checkpoint, or the checkpoint
+            does not fit the agent its config builds (naming the difference).
     """
     with torch.random.fork_rng(devices=[]):
-        config, learner, _ = _restore(root, checkpoint)
+        config, learner, _ = _restore(source, checkpoint)
     return config, learner
 
 
-def _restore(
-    root: str | Path, checkpoint: str
-) -> tuple[TrainConfig, Trainer, dict[str, Any]]:
-    """:func:`load_run`, plus the checkpoint's state (read once)."""
-    folder = RunFolder(root)
+def _checkpoint_path(source: str | Path, checkpoint: str) -> tuple[Path, TrainConfig | None]:
+    """The checkpoint file of ``source`` and, for a run folder, the folder's config."""
+    source = Path(source)
+    if source.is_file():
+        return source, None
+    folder = RunFolder(source)
     if not folder.config.is_file():
-        raise CheckpointError(f"{folder.root} is not a run folder: {folder.config} is missing")
-    config = load_config(folder.config)
+        raise CheckpointError(
+            f"{folder.root} is not a run folder ({folder.config} is missing) nor a checkpoint "
+            "file"
+        )
     path = {"last": folder.last, "best": folder.best}.get(checkpoint)
     if path is None:
         raise ValueError(f"checkpoint must be 'last' or 'best', got {checkpoint!r}")
@@ -83,12 +98,36 @@ def _restore(
             f"{folder.root} holds no checkpoint yet ({path} is missing); start the run over "
             f"with metarl train --config FILE --out {folder.root} --overwrite"
         )
+    return path, load_config(folder.config)
+
+
+def _restore(
+    source: str | Path, checkpoint: str
+) -> tuple[TrainConfig, Trainer, dict[str, Any]]:
+    """:func:`load_run`, plus the checkpoint's state (read once)."""
+    path, folder_config = _checkpoint_path(source, checkpoint)
     state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except ConfigError as err:
+        raise CheckpointError(f"{path} holds a config this version refuses: {err}") from None
     # Compared as configs, so keys added to TrainConfig later (with defaults) do not matter.
-    if TrainConfig.from_dict(state["config"]) != config:
-        raise CheckpointError(f"{path} was written by a different config than {folder.config}")
+    if folder_config is not None and config != folder_config:
+        raise CheckpointError(f"{path} was written by a different config than the run folder's")
     learner = build(config)
-    learner.load_state_dict(state["learner"])
+    try:
+        if "spaces" in state:  # recorded since format metarl-checkpoint/2
+            check_spaces(state["spaces"], env_spaces(config.env, config.env_kwargs), config.env)
+        learner.load_state_dict(state["learner"])
+    except CheckpointError as err:
+        learner.close()
+        raise CheckpointError(f"{path}: {err}") from None
+    except (KeyError, RuntimeError, TypeError, ValueError) as err:
+        learner.close()
+        raise CheckpointError(
+            f"{path} does not fit the {config.agent} agent its config builds "
+            f"({type(err).__name__}: {err})"
+        ) from err
     torch.set_rng_state(state["torch_rng"])
     return config, learner, state
 
@@ -164,6 +203,11 @@ def _run(
     from torch.utils.tensorboard import SummaryWriter
 
     kind = agent_kind(config.agent)
+    try:
+        spaces = env_spaces(config.env, config.env_kwargs)
+    except BaseException:
+        learner.close()
+        raise
     writer = SummaryWriter(str(folder.tensorboard), purge_step=learner.iteration + 1)
     bar = tqdm(
         total=config.iterations, initial=learner.iteration, disable=not progress,
@@ -181,11 +225,11 @@ def _run(
             bar.set_postfix({key: f"{metrics[key]:.2f}" for key in kind.progress if key in metrics})
             if metrics[kind.score] > best:
                 best = metrics[kind.score]
-                save_checkpoint(_checkpoint_state(learner, config, best), folder.best)
+                save_checkpoint(_checkpoint_state(learner, config, best, spaces), folder.best)
             if learner.iteration % config.checkpoint_every == 0 or (
                 learner.iteration == config.iterations
             ):
-                save_checkpoint(_checkpoint_state(learner, config, best), folder.last)
+                save_checkpoint(_checkpoint_state(learner, config, best, spaces), folder.last)
     finally:
         bar.close()
         writer.close()

@@ -158,7 +158,7 @@ def test_resume_refuses_a_foreign_metrics_file(tmp_path):
     ("env", "env_kwargs", "match"),
     [
         ("metarl/Foo-v0", {}, "not a metarl task family"),
-        ("CartPole-v1", {}, "needs an env with a task_distribution"),
+        ("CartPole-v1", {}, "has no task_distribution; the sampler needs"),
         ("metarl/Navigation2D-v0", {"foo": 1}, "does not accept env_kwargs {'foo': 1}"),
     ],
 )

@@ -1,0 +1,64 @@
+"""What a checkpoint says about itself: the env's spaces as plain data, checked on load.
+
+A checkpoint (format ``metarl-checkpoint/2``) carries the resolved config (env id and kwargs,
+agent kind and every hyperparameter), the agent kind again, the env id and kwargs, and the
+observation and action spaces the agent was trained on, so that :func:`metarl.load` rebuilds the
+agent from the file alone and refuses, naming the difference, an env whose spaces have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from metarl.checkpoint import CheckpointError
+
+__all__ = ["check_spaces", "env_spaces", "space_to_dict"]
+
+
+def space_to_dict(space: gym.Space) -> dict[str, Any]:
+    """A ``Box`` or ``Discrete`` space as plain data (what a checkpoint may hold)."""
+    if isinstance(space, gym.spaces.Box):
+        return {
+            "type": "Box",
+            "shape": list(space.shape),
+            "dtype": np.dtype(space.dtype).name,
+            "low": space.low.tolist(),
+            "high": space.high.tolist(),
+        }
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    return {"type": type(space).__name__, "repr": repr(space)}
+
+
+def env_spaces(env: str, env_kwargs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The single observation and action spaces of ``env`` made with ``env_kwargs``."""
+    envs = gym.make_vec(env, num_envs=1, **env_kwargs)
+    try:
+        return {
+            "observation": space_to_dict(envs.single_observation_space),
+            "action": space_to_dict(envs.single_action_space),
+        }
+    finally:
+        envs.close()
+
+
+def check_spaces(saved: Mapping[str, Any], current: Mapping[str, Any], env: str) -> None:
+    """``CheckpointError`` naming the space of ``env`` that differs from the checkpoint's."""
+    for kind in ("observation", "action"):
+        if saved[kind] != current[kind]:
+            raise CheckpointError(
+                f"env {env}'s {kind} space is now {_text(current[kind])}, the checkpoint's agent "
+                f"was trained on {_text(saved[kind])}; the env changed since it was saved"
+            )
+
+
+def _text(space: Mapping[str, Any]) -> str:
+    if space["type"] == "Box":
+        return f"Box(shape={tuple(space['shape'])}, dtype={space['dtype']})"
+    if space["type"] == "Discrete":
+        return f"Discrete({space['n']}, start={space['start']})"
+    return space["repr"]
