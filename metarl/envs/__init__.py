@@ -20,6 +20,7 @@ from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
 from metarl.envs.process_vector import ProcessVectorEnv
 from metarl.envs.registration import (
     TASK_API,
+    NotATaskFamily,
     import_env,
     import_modules,
     register_family,
@@ -32,6 +33,7 @@ from metarl.envs.wrappers import TaskObservation, TaskResampling
 __all__ = [
     "BatchDynamics",
     "FamilyInfo",
+    "NotATaskFamily",
     "NumpyTaskEnv",
     "NumpyTaskVectorEnv",
     "ProcessVectorEnv",
@@ -233,8 +235,9 @@ def require_family(env: str) -> None:
     (:func:`require_task_api`).
 
     Raises:
-        ValueError: the id is not registered (naming metarl's ids and how to register a family),
-            has no vector env, or its extra (``mujoco``, ``metaworld``) is missing (naming the
+        NotATaskFamily: the id is not registered or has no vector env (naming how to register
+            a family).
+        ValueError: its extra (``mujoco``, ``metaworld``) is missing (naming the
             ``pip install``).
         ModuleNotFoundError: the module of a ``module:id`` cannot be imported.
     """
@@ -246,7 +249,7 @@ def require_family(env: str) -> None:
     spec = gym.registry.get(env_id)
     if spec is None or spec.vector_entry_point is None:
         what = "not registered" if spec is None else "registered without a vector env"
-        raise ValueError(
+        raise NotATaskFamily(
             f"env {env!r} is not a metarl task family ({what}; the sampler needs {TASK_API}). "
             "metarl's: see metarl envs; yours: write env as 'module:namespace/Name-v0' (or list "
             "the module in imports) so that the module registering it is imported"

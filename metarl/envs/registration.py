@@ -30,6 +30,7 @@ from metarl.envs.process_vector import ProcessVectorEnv
 
 __all__ = [
     "TASK_API",
+    "NotATaskFamily",
     "import_env",
     "import_modules",
     "register_family",
@@ -43,6 +44,12 @@ TASK_API = (
     "family')"
 )
 """What the sampler needs of an env, for error messages."""
+
+
+
+class NotATaskFamily(ValueError):
+    """An env id names no task family: unregistered, or its vector env lacks the task API."""
+
 
 _REGISTERED: dict[str, type] = {}
 """Id -> the family :func:`register_family` registered under it, in order."""
@@ -114,10 +121,10 @@ def registered_families() -> list[str]:
 
 
 def require_task_api(envs: Any, env: str) -> None:
-    """Raise ``ValueError`` naming what the sampler needs if vector env ``envs`` (made from
-    ``env``) lacks the task API."""
+    """Raise :class:`NotATaskFamily` naming what the sampler needs if vector env ``envs`` (made
+    from ``env``) lacks the task API."""
     if not hasattr(envs.unwrapped, "task_distribution"):
-        raise ValueError(
+        raise NotATaskFamily(
             f"env {env!r} is not a metarl task family (its vector env "
             f"{type(envs.unwrapped).__name__} has no task_distribution; the sampler needs "
             f"{TASK_API})"

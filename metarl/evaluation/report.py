@@ -75,10 +75,12 @@ def adaptation_figure(
     results: Mapping[str, np.ndarray],
     title: str,
     episodes_per_unit: Mapping[str, int] | None = None,
+    caption: str | None = None,
 ) -> Figure:
     """Return vs adaptation steps, one line per agent with its 95% confidence band; with
     ``episodes_per_unit``, a second panel puts the same points at the episodes of experience on
-    the new task (an agent whose unit costs no episodes, which does not adapt, is a dashed line)."""
+    the new task (an agent whose unit costs no episodes, which does not adapt, is a dashed line).
+    ``caption`` is written under the panels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,7 +111,9 @@ def adaptation_figure(
         ax.set_title(title)
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    if caption:
+        fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=8, wrap=True)
+    fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
     return fig
 
 
@@ -118,11 +122,12 @@ def plot_adaptation(
     path: str | Path,
     title: str,
     episodes_per_unit: Mapping[str, int] | None = None,
+    caption: str | None = None,
 ) -> None:
     """Write :func:`adaptation_figure` as a PNG, atomically."""
     import matplotlib.pyplot as plt
 
-    fig = adaptation_figure(results, title, episodes_per_unit)
+    fig = adaptation_figure(results, title, episodes_per_unit, caption)
     atomic_write(path, lambda file: fig.savefig(file, format="png"))
     plt.close(fig)
 
@@ -142,6 +147,7 @@ class EvaluationResult:
     groups: list[str] | None = None  # task class of each task (Meta-World ML10/ML45)
     episodes_per_unit: dict[str, int] = field(default_factory=dict)  # agent -> episodes per step
     evaluation_episodes: int | None = None  # Meta-World's protocol: separate measured episodes
+    checkpoint: str | None = None  # the checkpoint file of the evaluated agent
 
     def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
         """Record an agent's curves (its success rates only where the env reports success) and
@@ -150,6 +156,15 @@ class EvaluationResult:
         if curves.success is not None:
             self.success[name] = curves.success
         self.episodes_per_unit[name] = self.episodes if episodes_per_unit is None else episodes_per_unit
+
+    def caption(self) -> str:
+        """What the plot shows: task and episode counts, the bands, the checkpoint."""
+        measured = self.evaluation_episodes or self.episodes
+        text = (
+            f"{len(self.tasks)} {self.split} tasks; each point: the mean over tasks of {measured} "
+            f"episodes per task; bands: 95% confidence intervals over tasks"
+        )
+        return text + (f"; checkpoint {self.checkpoint}" if self.checkpoint else "")
 
     def experience(self, name: str) -> list[int]:
         """Episodes of experience on the new task behind each step of agent ``name``."""
@@ -190,6 +205,7 @@ class EvaluationResult:
             "steps": self.steps,
             "episodes_per_step": self.episodes,
             "evaluation_episodes": self.evaluation_episodes,
+            "checkpoint": self.checkpoint,
             "tasks": [t.to_dict() for t in self.tasks],
             "groups": self.groups,
             "episodes_per_unit": dict(self.episodes_per_unit),
@@ -237,7 +253,8 @@ class EvaluationResult:
         atomic_write_text(paths["json"], json.dumps(self.to_dict(), indent=1))
         atomic_write_text(paths["csv"], self.csv_text())
         plot_adaptation(
-            self.returns, paths["plot"], f"{self.env} ({self.split} tasks)", self.episodes_per_unit
+            self.returns, paths["plot"], f"{self.env} ({self.split} tasks)", self.episodes_per_unit,
+            self.caption(),
         )
         return paths
 

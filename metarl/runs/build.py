@@ -19,7 +19,7 @@ from metarl.agents import (
     make_policy,
 )
 from metarl.agents.device import resolve_device
-from metarl.envs import import_modules, require_family
+from metarl.envs import NotATaskFamily, import_modules, require_family
 from metarl.runs.config import ConfigError, TrainConfig
 from metarl.runs.kinds import AgentKind, Trainer, agent_kind
 from metarl.sampling import MultiTaskSampler
@@ -106,6 +106,8 @@ def build(config: TrainConfig) -> Trainer:
         raise ConfigError(str(err)) from None
     try:
         return agent_kind(config.agent).build(config)
+    except NotATaskFamily as err:  # found when the sampler makes the vector env
+        raise ConfigError(str(err)) from None
     except TypeError as err:  # the config's types are checked: it is env_kwargs the env rejects
         raise ConfigError(
             f"env {config.env} does not accept env_kwargs {config.env_kwargs!r}: {err}"

@@ -17,6 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from metarl.choices import DEVICES, Estimator, KLDirection, Weighting
+from metarl.fielddocs import document_fields
 from metarl.validation import require_finite, require_seed, short_repr
 
 __all__ = ["ConfigError", "TrainConfig", "load_config", "options_from_dict"]
@@ -30,6 +31,7 @@ class ConfigError(ValueError):
     """A configuration names an unknown key or holds a value that is not allowed."""
 
 
+@document_fields
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a meta-training run depends on. Defaults: MAML-TRPO on 2D navigation with the

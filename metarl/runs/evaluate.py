@@ -15,7 +15,7 @@ from metarl.evaluation import (
 )
 from metarl.runs.build import inner_loop_kwargs
 from metarl.runs.folder import RunFolder
-from metarl.runs.train import load_run
+from metarl.runs.train import checkpoint_path, load_run
 from metarl.sampling import MultiTaskSampler
 from metarl.tasks import EnumeratedTaskDistribution
 from metarl.validation import require_int, require_seed
@@ -67,6 +67,7 @@ def evaluate_run(
         raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
     seed = require_seed("seed", seed)
     config, learner = load_run(run_dir, checkpoint)
+    path = checkpoint_path(run_dir, checkpoint)[0]
     distribution = learner.task_distribution
     tasks = list(distribution.split(split).tasks)
     num_tasks = config.eval_tasks if num_tasks is None else require_int("num_tasks", num_tasks)
@@ -82,7 +83,7 @@ def evaluate_run(
         groups = [distribution.group(t) for t in tasks]
     result = EvaluationResult(
         config.env, split, steps, episodes, tasks, groups=groups,
-        evaluation_episodes=evaluation_episodes,
+        evaluation_episodes=evaluation_episodes, checkpoint=str(path),
     )
     sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
     evaluation_sampler = None if evaluation_episodes is None else MultiTaskSampler(

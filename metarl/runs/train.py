@@ -38,7 +38,7 @@ from metarl.runs.describe import check_spaces, env_spaces
 from metarl.runs.folder import RunFolder
 from metarl.runs.kinds import Trainer, agent_kind
 
-__all__ = ["load_run", "resume", "train"]
+__all__ = ["checkpoint_path", "load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,9 @@ def load_run(source: str | Path, checkpoint: str = "last") -> tuple[TrainConfig,
     return config, learner
 
 
-def _checkpoint_path(source: str | Path, checkpoint: str) -> tuple[Path, TrainConfig | None]:
-    """The checkpoint file of ``source`` and, for a run folder, the folder's config."""
+def checkpoint_path(source: str | Path, checkpoint: str) -> tuple[Path, TrainConfig | None]:
+    """The checkpoint file of ``source`` (a checkpoint file, or a run folder's
+    ``checkpoints/<checkpoint>.pt``) and, for a run folder, the folder's config."""
     source = Path(source)
     if source.is_file():
         return source, None
@@ -105,7 +106,7 @@ def _restore(
     source: str | Path, checkpoint: str
 ) -> tuple[TrainConfig, Trainer, dict[str, Any]]:
     """:func:`load_run`, plus the checkpoint's state (read once)."""
-    path, folder_config = _checkpoint_path(source, checkpoint)
+    path, folder_config = checkpoint_path(source, checkpoint)
     state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
     try:
         config = TrainConfig.from_dict(state["config"])

@@ -163,7 +163,8 @@ def test_cli_evaluates_a_checkpoint_file_and_trains_without_a_config(run, tmp_pa
     # Before: "not a run folder: model.pt/config.yaml is missing".
     assert main(["evaluate", str(model), "--tasks", "2", "--steps", "1", "--episodes", "2"]) == 0
     result = json.loads((tmp_path / "model-eval" / "eval.json").read_text())
-    assert result["env"] == TINY.env
+    assert result["env"] == TINY.env and result["checkpoint"] == str(model)
+    assert (tmp_path / "model-eval" / "adaptation.png").is_file()
     # Before: "train needs --config FILE (or --resume DIR)".
     out = tmp_path / "defaults"
     assert main(["train", "--set", "iterations=1", "--set", "meta_batch_size=2", "--set",
@@ -172,3 +173,21 @@ def test_cli_evaluates_a_checkpoint_file_and_trains_without_a_config(run, tmp_pa
     capsys.readouterr()
     assert main(["envs", "--import", "no_such_module_xyz"]) == 2
     assert "--import: cannot import module 'no_such_module_xyz'" in capsys.readouterr().err
+
+
+def test_the_plot_says_what_its_bands_are_and_what_it_measured():
+    from metarl.evaluation.report import EvaluationResult
+
+    result = EvaluationResult("env", "test", 1, 5, [None] * 3, checkpoint="runs/x/last.pt")
+    assert result.caption() == (
+        "3 test tasks; each point: the mean over tasks of 5 episodes per task; bands: 95% "
+        "confidence intervals over tasks; checkpoint runs/x/last.pt"
+    )
+
+
+def test_help_shows_each_config_field_s_documentation():
+    import pydoc
+
+    text = " ".join(pydoc.render_doc(TrainConfig, renderer=pydoc.plaintext).split())
+    assert "inner_lr (default 0.1): Inner step size alpha" in text
+    assert "imports (default ()): Modules imported before the env is made" in text
