@@ -27,6 +27,7 @@ from torch.distributions import Categorical, Independent
 from metarl.agents.inner import InnerLoop
 from metarl.sampling import (
     Episode,
+    EpisodeBatch,
     MultiTaskSampler,
     Params,
     collect_episodes,
@@ -98,13 +99,15 @@ class AdaptiveAgent(Protocol):
 
 
 class GradientAdaptedPolicy:
-    """A batched MLP policy with one task's (adapted) parameters, acting on numpy arrays."""
+    """A batched MLP policy with one task's (adapted) parameters, acting on numpy arrays (the
+    forward runs where the parameters are, on the CPU or a GPU)."""
 
     def __init__(
         self, policy: nn.Module, params: Params, action_space: gym.Space, seed: int | None = None
     ):
         self.policy, self.params, self.action_space = policy, dict(params), action_space
         self.obs_dim = int(policy.obs_dim)
+        self.device = next(iter(self.params.values())).device
         self.rng = np.random.default_rng(seed)
 
     @torch.no_grad()
@@ -123,10 +126,10 @@ class GradientAdaptedPolicy:
                 f"observation must have shape ({self.obs_dim},) or (n, {self.obs_dim}), got "
                 f"{obs.shape}"
             )
-        batch = obs.reshape(-1, self.obs_dim)
-        dist = self.policy(torch.from_numpy(batch), params=self.params)
+        batch = torch.from_numpy(obs.reshape(-1, self.obs_dim)).to(self.device)
+        dist = self.policy(batch, params=self.params)
         if isinstance(dist, Categorical):
-            probs = dist.probs.numpy().astype(np.float64)
+            probs = dist.probs.cpu().numpy().astype(np.float64)
             if deterministic:
                 action = probs.argmax(-1)
             else:
@@ -134,7 +137,7 @@ class GradientAdaptedPolicy:
                 action = (probs.cumsum(-1) < draws).sum(-1).clip(max=probs.shape[-1] - 1)
             action = action.astype(np.int64)
         elif isinstance(dist, Independent):
-            mean, std = dist.base_dist.loc.numpy(), dist.base_dist.scale.numpy()
+            mean, std = dist.base_dist.loc.cpu().numpy(), dist.base_dist.scale.cpu().numpy()
             action = mean if deterministic else mean + std * self.rng.standard_normal(mean.shape)
             action = action.astype(self.action_space.dtype)
             if isinstance(self.action_space, gym.spaces.Box):
@@ -215,14 +218,15 @@ class GradientAdaptiveAgent:
             self.policy, {k: v[0] for k, v in params.items()}, self.sampler.action_space, seed
         )
 
-    def _checked(self, batch: Any) -> Any:
+    def _checked(self, batch: EpisodeBatch) -> EpisodeBatch:
+        """``batch`` on the policy's device, after checking its observation size."""
         size = int(self.policy.obs_dim)
         if batch.observations.shape[-1] != size:
             raise ValueError(
                 f"the episodes' observations have size {batch.observations.shape[-1]}, the "
                 f"policy's {size}"
             )
-        return batch
+        return batch.to(next(self.policy.parameters()).device)
 
     def close(self) -> None:
         """Close the sampler's envs."""
