@@ -46,7 +46,6 @@ TASK_API = (
 """What the sampler needs of an env, for error messages."""
 
 
-
 class NotATaskFamily(ValueError):
     """An env id names no task family: unregistered, or its vector env lacks the task API."""
 

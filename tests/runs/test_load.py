@@ -191,3 +191,11 @@ def test_help_shows_each_config_field_s_documentation():
     text = " ".join(pydoc.render_doc(TrainConfig, renderer=pydoc.plaintext).split())
     assert "inner_lr (default 0.1): Inner step size alpha" in text
     assert "imports (default ()): Modules imported before the env is made" in text
+
+
+def test_load_names_an_agent_kind_without_the_inference_api(run, monkeypatch):
+    from metarl.agents import MetaLearner
+
+    monkeypatch.delattr(MetaLearner, "adaptive_agent")
+    with pytest.raises(TypeError, match="agent kind 'maml' offers no inference API"):
+        metarl.load(run)
