@@ -147,7 +147,7 @@ class EvaluationResult:
     groups: list[str] | None = None  # task class of each task (Meta-World ML10/ML45)
     episodes_per_unit: dict[str, int] = field(default_factory=dict)  # agent -> episodes per step
     evaluation_episodes: int | None = None  # Meta-World's protocol: separate measured episodes
-    checkpoint: str | None = None  # the checkpoint file of the evaluated agent
+    checkpoint: str | None = None  # the evaluated checkpoint (relative to its run folder)
 
     def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
         """Record an agent's curves (its success rates only where the env reports success) and

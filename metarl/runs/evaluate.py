@@ -68,6 +68,8 @@ def evaluate_run(
     seed = require_seed("seed", seed)
     config, learner = load_run(run_dir, checkpoint)
     path = checkpoint_path(run_dir, checkpoint)[0]
+    # Recorded relative to the run folder (or as the file's name), so that a copied run says the same.
+    shown = path.name if Path(run_dir).is_file() else path.relative_to(run_dir).as_posix()
     distribution = learner.task_distribution
     tasks = list(distribution.split(split).tasks)
     num_tasks = config.eval_tasks if num_tasks is None else require_int("num_tasks", num_tasks)
@@ -83,7 +85,7 @@ def evaluate_run(
         groups = [distribution.group(t) for t in tasks]
     result = EvaluationResult(
         config.env, split, steps, episodes, tasks, groups=groups,
-        evaluation_episodes=evaluation_episodes, checkpoint=str(path),
+        evaluation_episodes=evaluation_episodes, checkpoint=shown,
     )
     sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
     evaluation_sampler = None if evaluation_episodes is None else MultiTaskSampler(

@@ -163,7 +163,7 @@ def test_cli_evaluates_a_checkpoint_file_and_trains_without_a_config(run, tmp_pa
     # Before: "not a run folder: model.pt/config.yaml is missing".
     assert main(["evaluate", str(model), "--tasks", "2", "--steps", "1", "--episodes", "2"]) == 0
     result = json.loads((tmp_path / "model-eval" / "eval.json").read_text())
-    assert result["env"] == TINY.env and result["checkpoint"] == str(model)
+    assert result["env"] == TINY.env and result["checkpoint"] == "model.pt"
     assert (tmp_path / "model-eval" / "adaptation.png").is_file()
     # Before: "train needs --config FILE (or --resume DIR)".
     out = tmp_path / "defaults"
