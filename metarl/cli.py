@@ -61,10 +61,10 @@ def _train(args: argparse.Namespace) -> None:
 
     if args.resume:
         sampling = args.sampler or args.workers is not None or args.ray_address
-        changes = args.config or args.set or args.seed is not None or args.imports
+        changes = args.config or args.set or args.seed is not None
         if changes or args.out or args.overwrite or sampling:
             raise ConfigError(
-                "--resume continues a run as configured; drop --config/--set/--seed/--import/"
+                "--resume continues a run as configured; drop --config/--set/--seed/"
                 "--out/--overwrite and the sampler flags"
             )
         args.run_dir = Path(args.resume)

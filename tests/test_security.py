@@ -103,3 +103,41 @@ def test_a_crafted_goal_cache_runs_nothing(tmp_path, monkeypatch):
     benchmarks.benchmark_tasks.cache_clear()
     assert tasks.classes["train"] == ("reach-v3",)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("named", ["imports", "env"])
+def test_modules_named_by_a_run_are_never_imported_on_load(tmp_path, monkeypatch, capsys, named):
+    """A run's config or checkpoint that names a module (``imports``, an env ``module:id``) does not
+    make metarl import it: load, evaluate and resume name it and stop; ``--import`` is the user's
+    explicit consent."""
+    import sys
+
+    import yaml
+
+    import metarl
+    from metarl.checkpoint import load_checkpoint, save_checkpoint
+    from metarl.runs.config import ConfigError
+
+    marker = tmp_path / "imported"
+    (tmp_path / "planted_module.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    folder = RunFolder(tmp_path / "run")
+    train(TINY, folder.root, progress=False)
+    change = (
+        {"imports": ["planted_module"]} if named == "imports"
+        else {"env": f"planted_module:{TINY.env}"}
+    )
+    config = {**yaml.safe_load(folder.config.read_text()), **change}
+    folder.config.write_text(yaml.safe_dump(config))
+    for checkpoint in (folder.last, folder.best):
+        state = load_checkpoint(checkpoint)
+        save_checkpoint({**state, "config": {**state["config"], **change}}, checkpoint)
+    with pytest.raises(ConfigError, match=r"names module\(s\) \['planted_module'\]"):
+        metarl.load(folder.root)
+    with pytest.raises(ConfigError, match="--import planted_module"):
+        evaluate_run(folder.root)
+    with pytest.raises(ConfigError, match="metarl does not import"):
+        resume(folder.root, progress=False)
+    assert main(["evaluate", str(folder.root)]) == 2
+    assert "--import planted_module" in capsys.readouterr().err
+    assert not marker.exists() and "planted_module" not in sys.modules

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,14 @@ from metarl.choices import DEVICES, Estimator, KLDirection, Weighting
 from metarl.fielddocs import document_fields
 from metarl.validation import require_finite, require_seed, short_repr
 
-__all__ = ["ConfigError", "TrainConfig", "load_config", "options_from_dict"]
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "load_config",
+    "named_modules",
+    "options_from_dict",
+    "require_imported",
+]
 
 Outer = Literal["trpo", "ppo", "promp"]
 ValueFunctionKind = Literal["linear", "mlp"]
@@ -180,16 +188,14 @@ class TrainConfig:
 
     def kind_options(self) -> Any:
         """The agent kind's options dataclass filled from ``agent_options`` (``None`` for a kind
-        without options); :class:`ConfigError` for an unknown kind or option. A kind that is not
-        registered yet is looked for in the config's ``imports``."""
-        from metarl.envs.registration import import_modules
+        without options); :class:`ConfigError` for an unknown kind or option. A kind of your own
+        is registered by a module in ``imports`` (imported by :func:`load_config`)."""
         from metarl.runs.kinds import agent_kind, registered_agent_kinds
 
         if self.agent not in registered_agent_kinds():
-            import_modules(self.imports)
-        if self.agent not in registered_agent_kinds():
             raise ConfigError(
-                f"agent must be one of {registered_agent_kinds()}, got {self.agent!r}"
+                f"agent must be one of {registered_agent_kinds()}, got {self.agent!r} (a kind of "
+                "your own: name the module that registers it in imports, or --import it)"
             )
         if self.agent == "maml":
             if self.agent_options:
@@ -231,19 +237,24 @@ class TrainConfig:
 
     def with_overrides(self, assignments: Iterable[str]) -> TrainConfig:
         """Apply ``key=value`` strings (values parsed as YAML), as given by ``--set``."""
-        data = self.to_dict()
-        for assignment in assignments:
-            key, sep, text = assignment.partition("=")
-            if not sep:
-                raise ConfigError(f"--set takes key=value, got {assignment!r}")
-            try:
-                _assign(data, key.strip(), yaml.safe_load(text))
-            except (yaml.YAMLError, ValueError, RecursionError) as err:
-                problem = getattr(err, "problem", None) or str(err) or type(err).__name__
-                raise ConfigError(
-                    f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
-                ) from None
-        return TrainConfig.from_dict(data)
+        return TrainConfig.from_dict(_overridden(self.to_dict(), assignments))
+
+
+def _overridden(data: Mapping[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
+    """``data`` with ``key=value`` strings applied (values parsed as YAML)."""
+    data = dict(data)
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep:
+            raise ConfigError(f"--set takes key=value, got {assignment!r}")
+        try:
+            _assign(data, key.strip(), yaml.safe_load(text))
+        except (yaml.YAMLError, ValueError, RecursionError) as err:
+            problem = getattr(err, "problem", None) or str(err) or type(err).__name__
+            raise ConfigError(
+                f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
+            ) from None
+    return data
 
 
 def _assign(data: dict[str, Any], key: str, value: Any) -> None:
@@ -334,18 +345,62 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
             raise ConfigError(f"{name} must hold {item.__name__}s, got {value!r}")
 
 
-def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> TrainConfig:
-    """Read a YAML config (``None``: the defaults) and apply ``key=value`` overrides."""
+def load_config(
+    path: str | Path | None, overrides: Iterable[str] = (), *, trusted: bool = True
+) -> TrainConfig:
+    """Read a YAML config (``None``: the defaults) and apply ``key=value`` overrides.
+
+    A config you give to train from is trusted: the modules it names (``imports``, the module of
+    an env written ``module:id``) are imported, so that they register their families and agent
+    kinds. A config read back from a run folder is not (``trusted=False``): metarl never imports
+    code that a file it loads names, so those modules must be imported already
+    (:func:`require_imported`).
+    """
     if path is None:
-        return TrainConfig().with_overrides(overrides)
-    path = Path(path)
+        data: Any = {}
+    else:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    where = "defaults" if path is None else str(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    try:
-        return TrainConfig.from_dict(data).with_overrides(overrides)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a config must be a mapping of keys to values, got {data!r}")
+        data = _overridden(data, overrides)
+        if trusted:
+            from metarl.envs.registration import import_modules
+
+            import_modules(named_modules(data), what=f"config {where}")
+        else:
+            require_imported(data, where)
+        return TrainConfig.from_dict(data)
     except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        raise ConfigError(err if path is None else f"{path}: {err}") from None
+
+
+def named_modules(data: Mapping[str, Any]) -> list[str]:
+    """The modules a config's data names: its ``imports`` and the module of an env written
+    ``module:id``."""
+    imports = data.get("imports") or []
+    modules = [m for m in imports if isinstance(m, str)] if isinstance(imports, list | tuple) else []
+    env = data.get("env")
+    if isinstance(env, str) and ":" in env:
+        modules.append(env.rpartition(":")[0])
+    return list(dict.fromkeys(modules))
+
+
+def require_imported(data: Mapping[str, Any], source: str) -> None:
+    """:class:`ConfigError` unless every module the config ``data`` names is imported already:
+    metarl does not import code that a file it loads (a run's config, a checkpoint) names."""
+    missing = [m for m in named_modules(data) if m not in sys.modules]
+    if missing:
+        flags = " ".join(f"--import {m}" for m in missing)
+        raise ConfigError(
+            f"{source} names module(s) {missing}, which metarl does not import from a file it "
+            f"loads; import them yourself (metarl evaluate|train {flags} ..., or "
+            f"`import {missing[0]}` before metarl.load)"
+        )

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.files import atomic_write_text
 from metarl.runs.build import build
-from metarl.runs.config import ConfigError, TrainConfig, load_config
+from metarl.runs.config import ConfigError, TrainConfig, load_config, require_imported
 from metarl.runs.describe import check_spaces, env_spaces
 from metarl.runs.folder import RunFolder
 from metarl.runs.kinds import Trainer, agent_kind
@@ -99,7 +99,7 @@ def checkpoint_path(source: str | Path, checkpoint: str) -> tuple[Path, TrainCon
             f"{folder.root} holds no checkpoint yet ({path} is missing); start the run over "
             f"with metarl train --config FILE --out {folder.root} --overwrite"
         )
-    return path, load_config(folder.config)
+    return path, load_config(folder.config, trusted=False)
 
 
 def _restore(
@@ -108,6 +108,7 @@ def _restore(
     """:func:`load_run`, plus the checkpoint's state (read once)."""
     path, folder_config = checkpoint_path(source, checkpoint)
     state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
+    require_imported(state["config"], str(path))
     try:
         config = TrainConfig.from_dict(state["config"])
     except ConfigError as err:
