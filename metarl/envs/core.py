@@ -20,6 +20,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from metarl.envs.rng import StreamRNG, key_from_generator, key_from_seed
+from metarl.envs.task_env import TaskSwitching
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int, short_repr
 
@@ -175,7 +176,7 @@ def check_tasks(
     return tuple(distribution.validate(t) for t in tasks)
 
 
-class NumpyTaskEnv(gym.Env):
+class NumpyTaskEnv(TaskSwitching, gym.Env):
     """A single environment of a family: one sub-env of its :class:`BatchDynamics`.
 
     The current task is ``env.unwrapped.task``; ``reset(options={"task": task})`` or ``set_task``
@@ -193,19 +194,12 @@ class NumpyTaskEnv(gym.Env):
         self.observation_space = self._dynamics.single_observation_space
         self.action_space = self._dynamics.single_action_space
         self.task_distribution: TaskDistribution = self._dynamics.task_distribution
-        self._task = self.task_distribution.default_task()
         self._stream_keyed = False
-        self.set_task(self._task if task is None else task)
+        self.set_task(self.task_distribution.default_task() if task is None else task)
 
-    @property
-    def task(self) -> Task:
-        """The task the env currently runs."""
-        return self._task
-
-    def set_task(self, task: Task) -> None:
-        """Switch to ``task`` (validated against ``task_distribution``); takes effect at once."""
-        self._task = self.task_distribution.validate(task)
-        self._dynamics.set_tasks([self._task])
+    def _apply_task(self, task: Task) -> None:
+        """Takes effect at once."""
+        self._dynamics.set_tasks([task])
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -9,7 +9,7 @@ import numpy as np
 
 from metarl.tasks import Task, TaskDistribution
 
-__all__ = ["TaskEnv"]
+__all__ = ["TaskEnv", "TaskSwitching"]
 
 
 class TaskEnv(Protocol):
@@ -42,3 +42,29 @@ class TaskEnv(Protocol):
     def step_many(
         cls, envs: Sequence[Any], actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+class TaskSwitching:
+    """The task part of :class:`TaskEnv`, written once for every single env: ``task``, and
+    ``set_task``, which validates against ``task_distribution``, makes the env run the task
+    (:meth:`_apply_task`, each env's own) and then keeps it, so that a task the env fails to apply
+    is not reported as its task."""
+
+    task_distribution: TaskDistribution
+    _task: Task
+
+    @property
+    def task(self) -> Task:
+        """The task the env currently runs."""
+        return self._task
+
+    def set_task(self, task: Task) -> None:
+        """Switch to ``task`` (``ValueError`` naming the parameter if ``task_distribution``
+        refuses it)."""
+        task = self.task_distribution.validate(task)
+        self._apply_task(task)
+        self._task = task
+
+    def _apply_task(self, task: Task) -> None:
+        """Make the env run ``task`` (already validated)."""
+        raise NotImplementedError

@@ -15,6 +15,7 @@ from metarl.envs.core import check_options
 from metarl.envs.metaworld.benchmarks import benchmark_tasks, task_distribution, task_parameters
 from metarl.envs.mujoco.env import step_each
 from metarl.envs.process_vector import ProcessVectorEnv
+from metarl.envs.task_env import TaskSwitching
 from metarl.tasks import Index, Task, TaskDistribution
 
 __all__ = ["MetaWorldEnv", "MetaWorldVectorEnv"]
@@ -29,7 +30,7 @@ def _acquire(env_name: str) -> SawyerXYZEnv:
     return idle.pop() if idle else ALL_V3_ENVIRONMENTS[env_name]()
 
 
-class MetaWorldEnv(gym.Env):
+class MetaWorldEnv(TaskSwitching, gym.Env):
     """A Meta-World benchmark as a metarl family: one env whose task picks the class and goal.
 
     ## Description
@@ -93,20 +94,13 @@ class MetaWorldEnv(gym.Env):
         parameters = task_parameters(train_classes, num_goals=50)
         return _Description(f"MetaWorld-{benchmark}", cls.varies, cls.reference, parameters)
 
-    @property
-    def task(self) -> Task:
-        """The task the env currently runs."""
-        return self._task
-
-    def set_task(self, task: Task) -> None:
-        """Switch to ``task`` (validated against ``task_distribution``); call ``reset`` next."""
-        task = self.task_distribution.validate(task)
+    def _apply_task(self, task: Task) -> None:
+        """Takes effect at the next ``reset``."""
         env_name = self._benchmark_tasks.env_name(task)
         if env_name != self.env_name:
             self._release()
             self._env, self.env_name = _acquire(env_name), env_name
         self._env.set_task(self._benchmark_tasks.metaworld_task(task))
-        self._task = task
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -13,12 +13,13 @@ from gymnasium import utils
 
 from metarl.envs.core import check_options
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
+from metarl.envs.task_env import TaskSwitching
 from metarl.tasks import Parameter, Task, TaskDistribution
 
 __all__ = ["MujocoTaskEnv", "step_each"]
 
 
-class MujocoTaskEnv:
+class MujocoTaskEnv(TaskSwitching):
     """Mixin that makes a Gymnasium ``MujocoEnv`` a metarl family: ``class X(MujocoTaskEnv, AntEnv)``.
 
     Subclasses set ``family`` and declare their task parameters: ``model_fields`` (compiled-model
@@ -66,24 +67,16 @@ class MujocoTaskEnv:
                 "or override `task_parameters()`"
             )
         self.task_distribution = TaskDistribution(self.family, parameters)
-        self._task = self.task_distribution.default_task()
-        self.set_task(self._task if task is None else task)
+        self.set_task(self.task_distribution.default_task() if task is None else task)
 
     def task_parameters(self) -> Sequence[Parameter]:
         """Task parameters besides the model fields (goals, directions); none by default."""
         return ()
 
-    @property
-    def task(self) -> Task:
-        """The task the env currently runs."""
-        return self._task
-
-    def set_task(self, task: Task) -> None:
-        """Switch to ``task`` (validated against ``task_distribution``); takes effect at once."""
-        task = self.task_distribution.validate(task)
+    def _apply_task(self, task: Task) -> None:
+        """Write ``task`` into the model, then call :meth:`on_task`; takes effect at once."""
         if self._model_params is not None:
             self._model_params.apply(self.model, task, self._scratch)
-        self._task = task
         self.on_task(task)
 
     def on_task(self, task: Task) -> None:
