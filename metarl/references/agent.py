@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from metarl.evaluation.protocol import AgentContext
-from metarl.evaluation.trials import TrialAgent
+from metarl.agents.trial_agent import TrialAgent
 
 __all__ = ["ReferenceAgent"]
 

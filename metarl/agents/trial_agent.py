@@ -14,14 +14,14 @@ from typing import Any
 
 import gymnasium as gym
 
-from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
+from metarl.agents.adaptation import AdaptationCurves, AdaptationSetting
 from metarl.sampling.trials import TrialActor, make_trial_envs, run_trials
 
 __all__ = ["TrialAgent"]
 
 
 class TrialAgent(ABC):
-    """A :class:`~metarl.evaluation.protocol.GradedAgent` that adapts within a trial.
+    """A :class:`~metarl.agents.adaptation.GradedAgent` that adapts within a trial.
 
     Args:
         env: registered family id.
@@ -39,6 +39,11 @@ class TrialAgent(ABC):
         return 1
 
     def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
+        if setting.evaluation_sampler is not None:
+            raise ValueError(
+                "a trial agent measures each episode of its trials; it does not follow the "
+                "separate evaluation episodes (--evaluation-episodes) of Meta-World's protocol"
+            )
         rows = [task for task in setting.tasks for _ in range(setting.episodes)]
         envs = make_trial_envs(self.env, len(rows), self.env_kwargs)
         try:
