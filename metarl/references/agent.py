@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from metarl.evaluation.protocol import AgentContext
 from metarl.agents.trial_agent import TrialAgent
+from metarl.evaluation.protocol import AgentContext
 
 __all__ = ["ReferenceAgent"]
 

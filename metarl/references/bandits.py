@@ -18,12 +18,12 @@ import numpy as np
 from metarl.references.agent import ReferenceAgent
 
 __all__ = [
+    "UCB1",
     "BanditActor",
     "EpsilonGreedy",
     "EpsilonGreedyActor",
     "ThompsonActor",
     "ThompsonSampling",
-    "UCB1",
     "UCB1Actor",
 ]
 

@@ -32,9 +32,9 @@ __all__ = ["RL2Agent", "RL2Options", "RL2Trainer"]
 
 @dataclass(frozen=True)
 class RL2Options:
-    """RL^2's hyperparameters (the config's ``agent_options``). Defaults: Duan et al. 2016 where
-    the paper gives them (a GRU of 256 units, gamma 0.99, GAE lambda 0.3), PPO's usual ones
-    (Schulman et al. 2017) for the optimiser, which the paper (TRPO) does not share."""
+    """RL^2's hyperparameters (the config's ``agent_options``). Defaults: the paper's GRU of 256
+    units (Duan et al. 2016); the paper trains with TRPO, so the optimiser's settings are PPO's
+    usual ones (Schulman et al. 2017) with a larger step size, which the bandits need."""
 
     hidden_size: int = 256
     """Units of the recurrent core."""
@@ -46,13 +46,13 @@ class RL2Options:
     """Trials run on each task of an iteration (sub-envs per task)."""
     gamma: float = 0.99
     """Discount over the whole trial."""
-    gae_lambda: float = 0.3
+    gae_lambda: float = 0.95
     """GAE lambda over the whole trial."""
-    learning_rate: float = 3e-4
+    learning_rate: float = 3e-3
     """Adam step size."""
     clip: float = 0.2
     """PPO ratio clipping."""
-    epochs: int = 4
+    epochs: int = 8
     """PPO epochs per iteration."""
     minibatches: int = 4
     """PPO minibatches per epoch (of trial segments)."""
