@@ -7,7 +7,7 @@ from anywhere, never editing the evaluation.
 
 >>> from metarl.evaluation import registered_agents
 >>> registered_agents()
-['epsilon-greedy', 'oracle', 'pretrained', 'psrl', 'random', 'random-actions', 'rl2', 'scratch',
+['epsilon-greedy', 'oracle', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch',
  'thompson', 'ucb1']
 """
 
@@ -67,7 +67,6 @@ for _name, _path in {
     "random": "metarl.comparisons.random_init:RandomInitAgent",
     "pretrained": "metarl.comparisons.pretrained:PretrainedAgent",
     "oracle": "metarl.comparisons.oracle:OracleAgent",
-    "rl2": "metarl.comparisons.rl2:RL2Agent",
     "scratch": "metarl.comparisons.scratch:ScratchAgent",
     "thompson": "metarl.references.bandits:ThompsonSampling",
     "ucb1": "metarl.references.bandits:UCB1",
