@@ -74,17 +74,16 @@ class RL2Actor:
             self.segment = segment or max_steps
             self.t = torch.zeros(num_rows, dtype=torch.long, device=self.device)
             shape = (max_steps, num_rows)
-            zeros = lambda *tail: torch.zeros(*shape, *tail, device=self.device)  # noqa: E731
+            action_shape, action_dtype = (
+                (shape, torch.long) if self.discrete else ((*shape, inputs.action_size), None)
+            )
             self.buffers = {
-                "inputs": zeros(inputs.size),
-                "actions": (
-                    torch.zeros(*shape, dtype=torch.long, device=self.device)
-                    if self.discrete
-                    else zeros(inputs.action_size)
-                ),
-                "log_probs": zeros(),
-                "values": zeros(),
-                "rewards": zeros(),
+                "inputs": torch.zeros(*shape, inputs.size, device=self.device),
+                "actions": torch.zeros(action_shape, dtype=action_dtype, device=self.device),
+                **{
+                    name: torch.zeros(shape, device=self.device)
+                    for name in ("log_probs", "values", "rewards")
+                },
             }
             self.states = torch.zeros(
                 -(-max_steps // self.segment), num_rows, network.state_size, device=self.device
