@@ -5,7 +5,7 @@ metarl train [--config configs/maml-trpo/navigation2d.yaml] [--set key=value ...
              [--ray-address HOST:PORT] [--import MODULE ...]
 metarl train --resume DIR
 metarl evaluate RUN_DIR|CHECKPOINT.pt [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
-                [--comparisons random,pretrained,oracle,rl2,scratch] [--checkpoint last|best]
+                [--comparisons random,pretrained,oracle,scratch,thompson,...] [--checkpoint last|best]
                 [--evaluation-episodes N] [--device auto|cpu|cuda] [--overwrite]
 metarl envs [--import MODULE ...]
 
@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--comparisons", "--baselines", dest="comparisons",
         help="comparison agents, comma-separated: random (a randomly initialised policy adapted "
-        "by the run's inner loop), pretrained, oracle, rl2, scratch",
+        "by the run's inner loop), pretrained, oracle, scratch; the classical references "
+        "thompson, ucb1, epsilon-greedy (bandits), psrl (tabular MDPs), random-actions",
     )
     evaluate.add_argument(
         "--evaluation-episodes", type=int, metavar="N",

@@ -20,6 +20,13 @@ Sections:
   of the same single envs (one process per env), and of metarl's
   ``MetaWorld-ML1-reach`` vector env, 25 tasks on 2 workers. Skipped without the ``metaworld``
   extra.
+- ``rl2_training_env_steps_per_second``: RL^2 training throughput (sampling and PPO update, env
+  steps per wall-clock second) of metarl's trainer with ``configs/rl2/navigation2d.yaml`` and
+  ``configs/rl2/bandit.yaml``, against sb3-contrib's ``RecurrentPPO`` (``MlpLstmPolicy``, its
+  defaults) learning on the same family, on 1 and on 8 envs (``DummyVecEnv``; the better of the
+  two is the reference), per wall-clock and per CPU second of the process (target: >= 20x per CPU
+  second, the measure that a shared machine does not distort). The sb3-contrib side is skipped
+  where ``sb3_contrib`` is not installed (it is no dependency of metarl).
 - ``maml_trpo_halfcheetah_vel_ray_seconds_per_iteration``: MAML-TRPO on ``HalfCheetahVel`` with
   ``configs/maml-trpo/halfcheetah-vel-small.yaml``, local sampler vs the Ray sampler at 1 and 2
   workers, with the scaling efficiency. Skipped without the ``ray`` and ``mujoco`` extras.
@@ -137,6 +144,99 @@ def bench_maml_trpo(iterations: int, curvature_tasks: int | None = None) -> dict
         {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
     )
     return result
+
+
+RL2_CONFIGS = {
+    "metarl/Navigation2D-v0": "configs/rl2/navigation2d.yaml",
+    "metarl/Bandit-v0": "configs/rl2/bandit.yaml",
+}
+RL2_SPEEDUP_TARGET = 20.0
+
+
+def _rates(step: Callable[[int], int], seconds: float) -> dict[str, float]:
+    """Env steps per wall-clock second and per CPU second of this process of ``step(i)`` (which
+    returns the env steps it made), after a warm-up call. CPU time is the fair measure on a
+    shared machine, where the wall clock also counts other processes' turns."""
+    step(0)
+    steps, i = 0, 1
+    wall, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - wall < seconds:
+        steps += step(i)
+        i += 1
+    return {
+        "wall": steps / (time.perf_counter() - wall),
+        "cpu": steps / (time.process_time() - cpu),
+    }
+
+
+def _rl2_rates(config_path: Path, seconds: float) -> dict[str, float]:
+    """Env steps per second of metarl's RL^2 trainer (whole training iterations)."""
+    from metarl.runs.build import build
+    from metarl.runs.config import load_config
+
+    trainer = build(load_config(config_path))
+
+    def iteration(i: int) -> int:
+        before = trainer.env_steps
+        trainer.train_iteration(np.random.default_rng(i))
+        return trainer.env_steps - before
+
+    try:
+        return _rates(iteration, seconds)
+    finally:
+        trainer.close()
+
+
+def _recurrent_ppo_rates(env_id: str, env_kwargs: dict[str, Any], n_envs: int) -> dict[str, float]:
+    """Env steps per second of sb3-contrib ``RecurrentPPO`` learning on ``n_envs`` envs of the
+    family (each resampling a train task every episode): 4 rollouts and updates."""
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from metarl.envs import TaskResampling
+
+    venv = DummyVecEnv(
+        [lambda: TaskResampling(gym.make(env_id, **env_kwargs), seed=0) for _ in range(n_envs)]
+    )
+    model = RecurrentPPO("MlpLstmPolicy", venv, seed=0, device="cpu")
+    rollout = model.n_steps * n_envs
+    model.learn(rollout)  # warm-up
+    # one learn call of 4 rollouts and updates (learn's own setup is paid once)
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.learn(4 * rollout, reset_num_timesteps=False)
+    rates = {
+        "wall": 4 * rollout / (time.perf_counter() - wall),
+        "cpu": 4 * rollout / (time.process_time() - cpu),
+    }
+    venv.close()
+    return rates
+
+
+def bench_rl2(seconds: float) -> dict[str, Any]:
+    """RL^2 training env steps per second: metarl's trainer vs sb3-contrib ``RecurrentPPO``."""
+    import importlib.util
+
+    import torch
+
+    from metarl.runs.config import load_config
+
+    root = Path(__file__).resolve().parent.parent
+    results: dict[str, Any] = {"torch_threads": torch.get_num_threads()}
+    for env_id, path in RL2_CONFIGS.items():
+        config = load_config(root / path)
+        row: dict[str, Any] = {"config": path, "metarl": _rl2_rates(root / path, seconds)}
+        if importlib.util.find_spec("sb3_contrib") is not None:
+            env_kwargs = {k: v for k, v in config.env_kwargs.items() if k != "num_test_tasks"}
+            for n in (1, 8):
+                row[f"recurrent_ppo_{n}_envs"] = _recurrent_ppo_rates(env_id, env_kwargs, n)
+            for clock in ("cpu", "wall"):
+                reference = max(row[f"recurrent_ppo_{n}_envs"][clock] for n in (1, 8))
+                row[f"speedup_{clock}"] = row["metarl"][clock] / reference
+            row["target_speedup"] = RL2_SPEEDUP_TARGET
+            row["meets_target"] = row["speedup_cpu"] >= RL2_SPEEDUP_TARGET
+        results[env_id] = row
+        logger.info("RL^2 training on %s: %s", env_id, row)
+    return results
 
 
 MUJOCO_HORIZON = 200
@@ -373,6 +473,7 @@ def main() -> None:
             2 if args.quick else 5, curvature_tasks=4
         ),
     }
+    report["rl2_training_env_steps_per_second"] = bench_rl2(2.0 if args.quick else 10.0)
     if metarl.envs.mujoco_available():
         report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)
     if metarl.envs.metaworld_available():

@@ -51,13 +51,14 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
         main(["train", "--config", QUICK, *TINY, "--seed", "1", "--out", str(run), "--overwrite"])
         == 0
     )
-    assert main(["evaluate", str(run), "--comparisons", "random,pretrained,oracle,rl2,scratch"]) == 0
+    comparisons = "random,pretrained,oracle,random-actions,scratch"
+    assert main(["evaluate", str(run), "--comparisons", comparisons]) == 0
     printed = capsys.readouterr().out
-    assert all(f"| {a} |" in printed for a in ("meta-trained", "random", "oracle", "rl2"))
+    assert all(f"| {a} |" in printed for a in ("meta-trained", "random", "oracle", "random-actions"))
     result = json.loads((run / "eval" / "eval.json").read_text())
     assert result["env"] == "metarl/Navigation2D-v0" and result["split"] == "test"
     assert len(result["tasks"]) == 4
-    for agent in ("meta-trained", "random", "pretrained", "oracle", "rl2", "scratch"):
+    for agent in ("meta-trained", "random", "pretrained", "oracle", "random-actions", "scratch"):
         returns = np.array(result["returns"][agent])
         assert returns.shape == (4, 3) and np.isfinite(returns).all()
         assert len(result["summary"][agent]["mean"]) == 3
@@ -65,7 +66,8 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
     assert rows[0] == "task_index,task_id,task_params,group,agent,step,episodes,return,success"
     assert len(rows) == 1 + 6 * 4 * 3
     assert result["episodes_per_unit"] == {
-        "meta-trained": 2, "random": 2, "pretrained": 2, "oracle": 0, "rl2": 1, "scratch": 2,
+        "meta-trained": 2, "random": 2, "pretrained": 2, "oracle": 0, "random-actions": 1,
+        "scratch": 2,
     }
     plot = run / "eval" / "adaptation.png"
     assert plot.stat().st_size > 10_000

@@ -107,7 +107,7 @@ def test_no_module_level_import_cycle():
 # module first of all of metarl: cheap, and as strict as a fresh interpreter per module.
 DRIVER = """
 import importlib, json, os, sys, traceback
-import gymnasium, matplotlib, numpy, stable_baselines3, sb3_contrib, torch, yaml
+import gymnasium, matplotlib, numpy, stable_baselines3, torch, yaml
 assert not [m for m in sys.modules if m.split(".")[0] == "metarl"]
 failures = {}
 for module in sys.argv[1:]:

@@ -15,13 +15,9 @@ oracle           PPO that sees the task (:class:`~metarl.envs.wrappers.TaskObser
                  bound with no adaptation, the same value in every column.
 scratch          a fresh PPO per task after ``k`` PPO updates of ``E`` episodes' worth of steps
                  (``n_steps = E * max_episode_steps``): learning without any prior.
-RL^2             a recurrent PPO meta-trained on trials of several episodes (:class:`TrialWrapper`);
-                 column ``k`` is the ``(k + 1)``-th episode of a trial on the task, i.e. after
-                 ``k`` episodes of experience held in the LSTM state (``k``, not ``k * E``;
-                 ``episodes`` counts the independent trials averaged).
 ===============  ==============================================================================
 
-Trained models are cached in a folder as ``<kind>.pt`` (``pretrained``, ``oracle``, ``rl2``): the
+Trained models are cached in a folder as ``<kind>.pt`` (``pretrained``, ``oracle``): the
 policy's ``state_dict`` only, read with ``torch.load(weights_only=True)`` into a freshly built model
 (SB3's own ``.zip`` format unpickles objects, so loading one could run code). Next to it,
 ``<kind>.json`` records what the model was trained with (env, env kwargs, timesteps, seed,
@@ -45,20 +41,15 @@ from metarl.comparisons.cache import CacheError
 from metarl.comparisons.multitask_ppo import train_oracle, train_pretrained
 from metarl.comparisons.oracle import oracle_returns
 from metarl.comparisons.pretrained import pretrained_curves
-from metarl.comparisons.rl2 import rl2_returns, train_rl2
 from metarl.comparisons.sb3_policy import policy_from_sb3
 from metarl.comparisons.scratch import scratch_returns
-from metarl.comparisons.trial import TrialWrapper
 
 __all__ = [
     "CacheError",
-    "TrialWrapper",
     "oracle_returns",
     "policy_from_sb3",
     "pretrained_curves",
-    "rl2_returns",
     "scratch_returns",
     "train_oracle",
     "train_pretrained",
-    "train_rl2",
 ]

@@ -109,7 +109,7 @@ def cached_model(
         "train_seconds": round(seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": {
-            p: _version(p) for p in ("metarl", "stable_baselines3", "sb3_contrib", "torch")
+            p: _version(p) for p in ("metarl", "stable_baselines3", "torch")
         },
     }
     atomic_write_text(meta_path, json.dumps(meta, indent=2))

@@ -21,9 +21,6 @@ from metarl.validation import require_int
 RESERVED_PPO_KWARGS = frozenset({"policy", "env", "seed", "device", "policy_kwargs"})
 
 
-RESERVED_RL2_KWARGS = frozenset({"policy", "env", "seed", "device"})
-
-
 def check_env_id(env_id: Any) -> str:
     allowed = registered_ids() + metaworld_ids()
     if env_id not in allowed:

@@ -30,7 +30,8 @@ def policy_kwargs(hidden_sizes: tuple[int, ...], activation: str) -> dict[str, A
 
 
 def is_recurrent(policy: Any) -> bool:
-    """Whether ``policy`` is an sb3_contrib recurrent policy (it holds an LSTM actor)."""
+    """Whether ``policy`` is a recurrent SB3 policy (sb3-contrib's ``RecurrentPPO``: it holds an
+    LSTM actor), which the feed-forward conversions refuse."""
     return isinstance(getattr(policy, "lstm_actor", None), nn.LSTM)
 
 

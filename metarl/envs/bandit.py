@@ -18,9 +18,10 @@ class BanditDynamics(BatchDynamics):
     reference = "Duan et al. 2016 (RL^2), sec. 3.1"
     horizon = 10
 
-    def __init__(self, num_envs: int, num_arms: int = 5):
+    def __init__(self, num_envs: int, num_arms: int = 5, num_test_tasks: int = 40):
         super().__init__(num_envs)
         require_int("num_arms", num_arms, minimum=2)
+        require_int("num_test_tasks", num_test_tasks)
         self.task_distribution = TaskDistribution(
             self.family,
             [
@@ -33,6 +34,7 @@ class BanditDynamics(BatchDynamics):
                     doc="success probability of each arm",
                 )
             ],
+            num_test=num_test_tasks,
         )
         self.single_observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.single_action_space = spaces.Discrete(num_arms)
@@ -79,14 +81,15 @@ class BanditEnv(NumpyTaskEnv):
     |---------------|---------------------|----------|----------------------------|-----------|
     | ``arm_means`` | U[0, 1]^k (k arms)  | -        | linspace(0.1, 0.9, k)      | RL^2      |
 
-    Arm means are continuous, so ``train`` and ``test`` are disjoint: ``test`` is a fixed set of 40
-    seeded tasks and ``train`` rejects any of them.
+    Arm means are continuous, so ``train`` and ``test`` are disjoint: ``test`` is a fixed set of
+    ``num_test_tasks`` (40) seeded tasks and ``train`` rejects any of them.
 
     ## Arguments
     | Argument              | Default | Meaning                       |
     |-----------------------|---------|-------------------------------|
     | ``task``              | default | initial task                  |
     | ``num_arms``          | 5       | k, the number of arms         |
+    | ``num_test_tasks``    | 40      | size of the ``test`` split    |
     | ``max_episode_steps`` | 10      | pulls per trial (``make``)    |
 
     >>> import gymnasium, metarl

@@ -18,10 +18,13 @@ class TabularMDPDynamics(BatchDynamics):
     reference = "Duan et al. 2016 (RL^2), sec. 3.2"
     horizon = 10
 
-    def __init__(self, num_envs: int, num_states: int = 10, num_actions: int = 5):
+    def __init__(
+        self, num_envs: int, num_states: int = 10, num_actions: int = 5, num_test_tasks: int = 40
+    ):
         super().__init__(num_envs)
         require_int("num_states", num_states, minimum=2)
         require_int("num_actions", num_actions, minimum=2)
+        require_int("num_test_tasks", num_test_tasks)
         self.num_states, self.num_actions = num_states, num_actions
         self.task_distribution = TaskDistribution(
             self.family,
@@ -39,6 +42,7 @@ class TabularMDPDynamics(BatchDynamics):
                     doc="mean reward of each (s, a); rewards ~ N(mean, 1)",
                 ),
             ],
+            num_test=num_test_tasks,
         )
         self.single_observation_space = spaces.Box(0.0, 1.0, shape=(num_states,), dtype=np.float32)
         self.single_action_space = spaces.Discrete(num_actions)
@@ -92,7 +96,8 @@ class TabularMDPEnv(NumpyTaskEnv):
     | ``transitions``  | Dirichlet(1) rows, shape (S, A, S) | -        | uniform rows  | RL^2      |
     | ``reward_means`` | N(1, 1^2), shape (S, A)            | -        | all 1         | RL^2      |
 
-    ``train`` and ``test`` are disjoint (``test``: 40 fixed seeded MDPs, rejected by ``train``).
+    ``train`` and ``test`` are disjoint (``test``: ``num_test_tasks`` (40) fixed seeded MDPs,
+    rejected by ``train``).
 
     ## Arguments
     | Argument          | Default | Meaning            |
@@ -100,6 +105,7 @@ class TabularMDPEnv(NumpyTaskEnv):
     | ``task``          | default | initial task       |
     | ``num_states``    | 10      | S                  |
     | ``num_actions``   | 5       | A                  |
+    | ``num_test_tasks``| 40      | size of ``test``   |
 
     ## Vectorized environment
     ``gymnasium.make_vec("metarl/TabularMDP-v0", num_envs=n)`` gives :class:`TabularMDPVectorEnv`.

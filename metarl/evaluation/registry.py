@@ -7,7 +7,8 @@ from anywhere, never editing the evaluation.
 
 >>> from metarl.evaluation import registered_agents
 >>> registered_agents()
-['oracle', 'pretrained', 'random', 'rl2', 'scratch']
+['epsilon-greedy', 'oracle', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch',
+ 'thompson', 'ucb1']
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ for _name, _path in {
     "random": "metarl.comparisons.random_init:RandomInitAgent",
     "pretrained": "metarl.comparisons.pretrained:PretrainedAgent",
     "oracle": "metarl.comparisons.oracle:OracleAgent",
-    "rl2": "metarl.comparisons.rl2:RL2Agent",
     "scratch": "metarl.comparisons.scratch:ScratchAgent",
+    "thompson": "metarl.references.bandits:ThompsonSampling",
+    "ucb1": "metarl.references.bandits:UCB1",
+    "epsilon-greedy": "metarl.references.bandits:EpsilonGreedy",
+    "psrl": "metarl.references.psrl:PSRL",
+    "random-actions": "metarl.references.uniform:RandomActions",
 }.items():
     register_agent(_name, _path)

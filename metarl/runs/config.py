@@ -134,7 +134,7 @@ class TrainConfig:
     eval_steps: int = 3
     """Adaptation steps in the evaluation (returns after 0..eval_steps)."""
     comparison_timesteps: int = 100_000
-    """Env steps of each SB3-trained comparison agent (pretrained, oracle, rl2) in the evaluation."""
+    """Env steps of each SB3-trained comparison agent (pretrained, oracle, scratch) in the evaluation."""
     sampler: SamplerKind = "local"
     """Episode sampler: ``local`` (vector envs in this process) or ``ray`` (Ray actors; the same
     episodes for the same seed; needs ``pip install 'metarl[ray]'``)."""

@@ -88,7 +88,10 @@ class AgentKind:
     """Metrics shown on the progress bar."""
 
 
-_KINDS: dict[str, AgentKind | str] = {"maml": "metarl.runs.build:MAML_KIND"}
+_KINDS: dict[str, AgentKind | str] = {
+    "maml": "metarl.runs.build:MAML_KIND",
+    "rl2": "metarl.runs.rl2:RL2_KIND",
+}
 
 
 def register_agent_kind(name: str, kind: AgentKind | str) -> None:

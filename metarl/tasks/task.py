@@ -15,13 +15,15 @@ from metarl.validation import short_repr
 
 def as_float_array(value: Any, name: str, family: str) -> np.ndarray:
     """``value`` as a finite float64 array; ``TypeError``/``ValueError`` naming the parameter."""
-    not_numeric = f"parameter {name!r} of {family} must be numeric, got {short_repr(value)}"
+    def not_numeric() -> str:  # formatted only on failure: a large array's repr is slow
+        return f"parameter {name!r} of {family} must be numeric, got {short_repr(value)}"
+
     if isinstance(value, str | bytes):
-        raise TypeError(not_numeric)
+        raise TypeError(not_numeric())
     try:
         array = np.array(value, dtype=np.float64)
     except TypeError as err:
-        raise TypeError(not_numeric) from err
+        raise TypeError(not_numeric()) from err
     except OverflowError:
         raise ValueError(
             f"parameter {name!r} of {family} must be finite (within float64), got "

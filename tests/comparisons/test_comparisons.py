@@ -7,26 +7,19 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium.utils.env_checker import check_env
 from stable_baselines3 import PPO
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 from metarl.comparisons import (
     CacheError,
-    TrialWrapper,
     oracle_returns,
     policy_from_sb3,
     pretrained_curves,
-    rl2_returns,
     scratch_returns,
     train_oracle,
     train_pretrained,
-    train_rl2,
 )
 from metarl.comparisons import cache as model_cache
 from metarl.comparisons.sb3_policy import policy_kwargs
-from metarl.envs import TaskResampling
 from metarl.sampling import MultiTaskSampler
 
 torch.set_num_threads(1)
@@ -35,12 +28,6 @@ NAV = "metarl/Navigation2D-v0"
 BANDIT = "metarl/Bandit-v0"
 HIDDEN = (16, 16)
 TINY_PPO = {"n_steps": 256, "batch_size": 64, "n_epochs": 2}
-TINY_RL2 = {
-    "n_steps": 128,
-    "batch_size": 64,
-    "n_epochs": 2,
-    "policy_kwargs": {"lstm_hidden_size": 16, "net_arch": [16]},
-}
 NUM_STEPS, EPISODES = 2, 2
 
 
@@ -62,11 +49,6 @@ def pretrained(cache):
 @pytest.fixture(scope="module")
 def oracle(cache):
     return train_oracle(NAV, None, 512, 0, cache, HIDDEN, "tanh", ppo_kwargs=TINY_PPO)
-
-
-@pytest.fixture(scope="module")
-def rl2(cache):
-    return train_rl2(NAV, None, 256, 0, cache, trial_episodes=2, ppo_kwargs=TINY_RL2)
 
 
 def _perturbed_ppo(env_id: str, activation: str) -> PPO:
@@ -161,13 +143,6 @@ def test_scratch_returns_shape_and_learning_changes_columns(nav_tasks):
     assert returns.shape == (3, NUM_STEPS + 1) and returns.dtype == np.float64
     assert np.all(np.isfinite(returns)) and np.all(returns < 0)
     assert not np.allclose(returns[:, 0], returns[:, 1])  # one PPO update per column
-
-
-def test_rl2_returns_shape_and_determinism(rl2, nav_tasks):
-    returns = rl2_returns(rl2, NAV, None, nav_tasks, NUM_STEPS, EPISODES, seed=0)
-    assert returns.shape == (3, NUM_STEPS + 1) and returns.dtype == np.float64
-    assert np.all(np.isfinite(returns)) and np.all(returns < 0)
-    np.testing.assert_array_equal(returns, rl2_returns(rl2, NAV, None, nav_tasks, 2, 2, 0))
 
 
 def test_oracle_beats_random_policy_after_a_modest_budget(tmp_path):
@@ -279,8 +254,10 @@ def test_arguments_are_validated(tmp_path, nav_tasks, pretrained, oracle):
         (lambda: train_pretrained(NAV, None, 64, 0, tmp_path, HIDDEN, "gelu"), "activation 'gelu'"),
         (lambda: train_oracle(NAV, None, 0, 0, tmp_path, HIDDEN, "tanh"), "timesteps .* got 0"),
         (lambda: train_pretrained("CartPole-v1", None, 64, 0, tmp_path, HIDDEN, "tanh"), "env_id"),
-        (lambda: train_rl2(NAV, None, 64, -1, tmp_path, 2), "seed must be an int >= 0"),
-        (lambda: train_rl2(NAV, None, 64, 0, tmp_path, 0), "trial_episodes"),
+        (
+            lambda: train_oracle(NAV, None, 64, -1, tmp_path, HIDDEN, "tanh"),
+            "seed must be an int >= 0",
+        ),
         (
             lambda: train_oracle(
                 NAV, None, 64, 0, tmp_path, HIDDEN, "tanh", ppo_kwargs={"seed": 1}
@@ -299,7 +276,6 @@ def test_arguments_are_validated(tmp_path, nav_tasks, pretrained, oracle):
         (lambda: oracle_returns(oracle, NAV, None, [], 2, 2, 0), "non-empty sequence"),
         (lambda: oracle_returns(oracle, NAV, None, [{"goal": 0}], 2, 2, 0), r"tasks\[0\]"),
         (lambda: oracle_returns(pretrained, NAV, None, nav_tasks, 2, 2, 0), "spaces"),
-        (lambda: rl2_returns(oracle, NAV, None, nav_tasks, 2, 2, 0), "RecurrentPPO"),
         (
             lambda: scratch_returns(NAV, None, nav_tasks, -1, 2, 0, HIDDEN, "tanh"),
             "num_steps must be an int >= 0",
@@ -317,83 +293,6 @@ def test_arguments_are_validated(tmp_path, nav_tasks, pretrained, oracle):
     assert list(tmp_path.iterdir()) == []  # nothing was trained
 
 
-# --------------------------------------------------------------------------- TrialWrapper
-def test_trial_wrapper_observation_layout_discrete_and_box():
-    env = TrialWrapper(gym.make(BANDIT), trial_episodes=2)
-    assert env.observation_space.shape == (1 + 5 + 2,)
-    np.testing.assert_array_equal(env.observation_space.low, [0, 0, 0, 0, 0, 0, -np.inf, 0])
-    np.testing.assert_array_equal(env.observation_space.high, [1, 1, 1, 1, 1, 1, np.inf, 1])
-    obs, _ = env.reset(seed=0)
-    np.testing.assert_array_equal(obs, np.zeros(8))
-    obs, reward, *_ = env.step(3)
-    np.testing.assert_array_equal(obs, [0, 0, 0, 0, 1, 0, reward, 0])
-
-    env = TrialWrapper(gym.make(NAV), trial_episodes=2)
-    np.testing.assert_allclose(env.observation_space.low[2:], [-0.1, -0.1, -np.inf, 0])
-    np.testing.assert_allclose(env.observation_space.high[2:], [0.1, 0.1, np.inf, 1])
-    obs, _ = env.reset(seed=0)
-    obs, reward, *_ = env.step(np.array([0.5, -0.05], dtype=np.float32))
-    np.testing.assert_allclose(obs, [0.1, -0.05, 0.1, -0.05, reward, 0.0], rtol=1e-6)
-    assert obs.dtype == np.float32 and obs in env.observation_space
-
-
-def test_trial_wrapper_trial_spans_inner_episodes_of_one_task():
-    env = TrialWrapper(gym.make(BANDIT), trial_episodes=3, seed=5)
-    ids = []
-    for _ in range(2):  # two trials
-        obs, info = env.reset()
-        task_ids, indices, rewards, done_flags = {info["task_id"]}, [], [], []
-        terminated = False
-        while not terminated:
-            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-            assert not truncated
-            task_ids.add(info["task_id"])
-            indices.append(info["episode_index"])
-            rewards.append(reward)
-            done_flags.append(obs[-1])
-        assert len(task_ids) == 1  # the same task for the whole trial
-        ids.append(task_ids.pop())
-        assert indices == [0] * 10 + [1] * 10 + [2] * 10  # Bandit horizon: 10 pulls
-        assert np.flatnonzero(done_flags).tolist() == [9, 19, 29]
-        assert info["episode_returns"] == env.episode_returns
-        np.testing.assert_allclose(env.episode_returns, np.add.reduceat(rewards, [0, 10, 20]))
-        with pytest.raises(RuntimeError, match="trial is over"):
-            env.step(0)
-    assert ids[0] != ids[1]  # a new task for each trial
-    # the task stream is seeded like TaskResampling: reset(seed=s) restarts it
-    assert env.reset(seed=3)[1]["task_id"] == env.reset(seed=3)[1]["task_id"]
-
-
-def test_trial_wrapper_resets_recurrent_state_only_between_trials():
-    """SB3 resets an LSTM where the VecEnv reports done: only at the end of each trial."""
-    venv = DummyVecEnv([lambda: Monitor(TrialWrapper(gym.make(BANDIT), trial_episodes=3, seed=0))])
-    venv.seed(0)
-    venv.reset()
-    dones, lengths = [], []
-    for _ in range(65):
-        _, _, done, infos = venv.step(np.array([venv.action_space.sample()]))
-        dones.append(bool(done[0]))
-        if "episode" in infos[0]:
-            lengths.append(infos[0]["episode"]["l"])
-    assert np.flatnonzero(dones).tolist() == [29, 59]
-    assert lengths == [30, 30]
-
-
-@pytest.mark.parametrize("env_id", [BANDIT, NAV])
-@pytest.mark.filterwarnings("ignore:.*(different from the unwrapped|infinity):UserWarning")
-def test_trial_wrapper_passes_the_env_checker(env_id):
-    check_env(TrialWrapper(gym.make(env_id), trial_episodes=2, seed=0))
-
-
-def test_trial_wrapper_rejects_resampling_and_unbounded_envs():
-    with pytest.raises(ValueError, match="TaskResampling"):
-        TrialWrapper(TaskResampling(gym.make(NAV)), trial_episodes=2)
-    with pytest.raises(ValueError, match="bounded length"):
-        TrialWrapper(gym.make(NAV).unwrapped, trial_episodes=2)
-    with pytest.raises(ValueError, match="trial_episodes"):
-        TrialWrapper(gym.make(NAV), trial_episodes=0)
-
-
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
@@ -405,9 +304,6 @@ def test_sb3_comparisons_train_and_act_on_the_device(tmp_path, device):
     )
     assert model.device.type == device
     assert np.isfinite(oracle_returns(model, NAV, None, tasks, 1, 2, 0)).all()
-    rl2 = train_rl2(NAV, None, 128, 0, tmp_path, 2, ppo_kwargs=TINY_RL2, device=device)
-    assert rl2.device.type == device
-    assert np.isfinite(rl2_returns(rl2, NAV, None, tasks, 1, 1, 0)).all()
     returns = scratch_returns(NAV, None, tasks[:1], 1, 1, 0, HIDDEN, "tanh", device=device)
     assert np.isfinite(returns).all()
     with pytest.raises(ValueError, match="device must be one of"):

@@ -64,8 +64,11 @@ def test_a_registered_agent_is_graded_and_reported_on_both_axes(tmp_path, toy_ag
 
 
 def test_registry_names_what_it_holds():
-    assert {"random", "pretrained", "oracle", "rl2", "scratch"} <= set(registered_agents())
-    with pytest.raises(ValueError, match=r"unknown agent 'nope'; registered: \['oracle'"):
+    assert {"random", "pretrained", "oracle", "scratch", "thompson", "psrl"} <= set(
+        registered_agents()
+    )
+    message = r"unknown agent 'nope'; registered: \['epsilon-greedy', 'oracle'"
+    with pytest.raises(ValueError, match=message):
         agent_factory("nope")
     with pytest.raises(ValueError, match="already registered"):
         register_agent("random", ConstantInContextAgent)

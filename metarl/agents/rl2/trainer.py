@@ -1,0 +1,202 @@
+"""The RL^2 trainer: trials of many tasks at once on the family's native vector env, then PPO.
+
+Each iteration draws ``meta_batch_size`` tasks from the train split, runs ``trials_per_task``
+trials of ``episodes_per_trial`` episodes on each (one task per sub-env, one batched recurrent
+forward per step for all sub-envs), and updates the network with PPO on the whole trials
+(:mod:`metarl.agents.rl2.ppo`). Everything an iteration draws comes from the ``rng`` it is
+given, so a resumed run continues identically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from metarl.agents.device import resolve_device
+from metarl.agents.rl2.network import CELLS, Cell, RecurrentActorCritic, TrialInputs
+from metarl.agents.rl2.ppo import PPOSettings, ppo_update
+from metarl.agents.rl2.rollout import RL2Actor, collect_trials
+from metarl.agents.trial_agent import TrialAgent
+from metarl.sampling.trials import make_trial_envs
+from metarl.tasks import TaskDistribution
+from metarl.validation import require_finite, require_int
+
+__all__ = ["RL2Agent", "RL2Options", "RL2Trainer"]
+
+
+@dataclass(frozen=True)
+class RL2Options:
+    """RL^2's hyperparameters (the config's ``agent_options``). Defaults: the paper's GRU of 256
+    units (Duan et al. 2016); the paper trains with TRPO, so the optimiser's settings are PPO's
+    usual ones (Schulman et al. 2017) with a larger step size, which the bandits need."""
+
+    hidden_size: int = 256
+    """Units of the recurrent core."""
+    cell: Cell = "gru"
+    """Recurrent cell: ``gru`` or ``lstm``."""
+    episodes_per_trial: int = 2
+    """Episodes of one task per trial (the bandit's trial is one episode of ``n`` pulls)."""
+    trials_per_task: int = 1
+    """Trials run on each task of an iteration (sub-envs per task)."""
+    gamma: float = 0.99
+    """Discount over the whole trial."""
+    gae_lambda: float = 0.95
+    """GAE lambda over the whole trial."""
+    learning_rate: float = 3e-3
+    """Adam step size."""
+    clip: float = 0.2
+    """PPO ratio clipping."""
+    epochs: int = 8
+    """PPO epochs per iteration."""
+    minibatches: int = 4
+    """PPO minibatches per epoch (of trial segments)."""
+    bptt_steps: int | None = None
+    """Truncated backpropagation through time: segment length in steps; none: whole trials."""
+    value_coeff: float = 0.5
+    """Weight of the value loss."""
+    entropy_coeff: float = 0.0
+    """Weight of the entropy bonus."""
+    max_grad_norm: float = 0.5
+    """Gradient-norm clipping."""
+    reward_scale: float = 1.0
+    """Rewards are multiplied by this in the advantages and value targets (not in the inputs)."""
+    init_std: float = 1.0
+    """Initial standard deviation of a Gaussian policy (``Box`` actions)."""
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_size", "episodes_per_trial", "trials_per_task", "epochs", "minibatches"):
+            require_int(name, getattr(self, name))
+        if self.bptt_steps is not None:
+            require_int("bptt_steps", self.bptt_steps)
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {list(CELLS)}, got {self.cell!r}")
+        for name in ("learning_rate", "clip", "max_grad_norm", "reward_scale", "init_std"):
+            require_finite(name, getattr(self, name), 0.0, inclusive=False)
+        for name in ("value_coeff", "entropy_coeff"):
+            require_finite(name, getattr(self, name), 0.0)
+        for name in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
+
+
+class RL2Agent(TrialAgent):
+    """The graded RL^2 agent: column ``k`` is episode ``k + 1`` of a trial, acted with the
+    policy's sampled actions (noise seeded by the evaluation's seed)."""
+
+    def __init__(
+        self, network: RecurrentActorCritic, env: str, env_kwargs: Mapping[str, Any] | None
+    ):
+        super().__init__(env, env_kwargs)
+        self.network = network
+
+    def actor(self, envs: gym.vector.VectorEnv, seed: int) -> RL2Actor:
+        inputs = TrialInputs(envs.single_observation_space, envs.single_action_space)
+        return RL2Actor(
+            self.network, inputs, envs.num_envs, torch.Generator().manual_seed(seed)
+        )
+
+
+class RL2Trainer:
+    """RL^2 (Duan et al. 2016) trained with PPO on whole trials.
+
+    Args:
+        env: registered family id.
+        env_kwargs: arguments of the env (``max_episode_steps``, family options).
+        options: the hyperparameters.
+        meta_batch_size: tasks per iteration.
+        seed: seeds the network's initialisation (iterations draw from their ``rng``).
+        device: where the network trains and acts: ``auto``, ``cpu`` or ``cuda``.
+    """
+
+    def __init__(
+        self,
+        env: str,
+        env_kwargs: Mapping[str, Any] | None,
+        options: RL2Options,
+        meta_batch_size: int,
+        seed: int = 0,
+        device: str = "cpu",
+    ):
+        self.env, self.env_kwargs, self.options = env, dict(env_kwargs or {}), options
+        self.meta_batch_size = require_int("meta_batch_size", meta_batch_size)
+        self.device = resolve_device(device)
+        self.envs = make_trial_envs(env, self.meta_batch_size * options.trials_per_task, env_kwargs)
+        self.inputs = TrialInputs(self.envs.single_observation_space, self.envs.single_action_space)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.network = RecurrentActorCritic(
+                self.inputs.size, self.envs.single_action_space, options.hidden_size,
+                options.cell, options.init_std,
+            ).to(self.device)
+        self.optimizer = torch.optim.Adam(
+            self.network.parameters(), lr=options.learning_rate, eps=1e-5
+        )
+        self.settings = PPOSettings(
+            options.gamma, options.gae_lambda, options.clip, options.epochs, options.minibatches,
+            options.value_coeff, options.entropy_coeff, options.max_grad_norm,
+            options.reward_scale,
+        )
+        self.max_steps = options.episodes_per_trial * int(self.envs.max_episode_steps)
+        self.iteration = 0
+        self.env_steps = 0
+
+    @property
+    def task_distribution(self) -> TaskDistribution:
+        return self.envs.task_distribution
+
+    def train_iteration(self, rng: np.random.Generator) -> dict[str, float]:
+        """Sample trials on ``meta_batch_size`` train tasks drawn with ``rng``, then PPO."""
+        tasks = self.task_distribution.split("train").sample(self.meta_batch_size, seed=rng)
+        rows = [task for task in tasks for _ in range(self.options.trials_per_task)]
+        env_seed, noise_seed, order_seed = (int(s) for s in rng.integers(2**31, size=3))
+        start = time.perf_counter()
+        self.network.eval()
+        batch = collect_trials(
+            self.network, self.inputs, self.envs, rows, self.options.episodes_per_trial,
+            env_seed, torch.Generator().manual_seed(noise_seed), self.max_steps,
+            self.options.bptt_steps,
+        )
+        sampled = time.perf_counter()
+        self.network.train()
+        losses = ppo_update(
+            self.network, self.optimizer, batch, self.settings,
+            torch.Generator().manual_seed(order_seed),
+        )
+        self.iteration += 1
+        self.env_steps += int(batch.mask.sum())
+        returns = batch.episode_returns.mean(axis=0)
+        return {
+            "iteration": self.iteration,
+            "trial_return": float(returns.sum()),
+            "first_return": float(returns[0]),
+            "last_return": float(returns[-1]),
+            **losses,
+            "env_steps": self.env_steps,
+            "time_sampling": sampled - start,
+            "time_update": time.perf_counter() - sampled,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration, self.env_steps = int(state["iteration"]), int(state["env_steps"])
+
+    def graded_agent(self) -> RL2Agent:
+        return RL2Agent(self.network, self.env, self.env_kwargs)
+
+    def close(self) -> None:
+        self.envs.close()

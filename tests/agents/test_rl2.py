@@ -1,0 +1,201 @@
+"""RL^2: the recurrent forward, trials (state kept across episodes, reset between trials), GAE
+over whole trials, the run plumbing (train, identical resume, evaluate) and a learning test."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import metarl  # noqa: F401  (registers the envs)
+from metarl.agents.adaptation import AdaptationSetting
+from metarl.agents.returns import gae
+from metarl.agents.rl2 import RecurrentActorCritic, RL2Options, RL2Trainer, TrialInputs
+from metarl.agents.rl2.ppo import trial_advantages
+from metarl.agents.rl2.rollout import RL2Actor, TrialBatch, collect_trials
+from metarl.evaluation import AgentContext
+from metarl.references import RandomActions
+from metarl.runs.config import ConfigError, TrainConfig
+from metarl.sampling.trials import make_trial_envs, run_trials
+
+MDP = "metarl/TabularMDP-v0"
+NAV = "metarl/Navigation2D-v0"
+BANDIT = "metarl/Bandit-v0"
+
+
+def _network(
+    env_id: str, cell: str = "gru", **env_kwargs
+) -> tuple[RecurrentActorCritic, TrialInputs, gym.vector.VectorEnv]:
+    envs = make_trial_envs(env_id, 6, env_kwargs)
+    inputs = TrialInputs(envs.single_observation_space, envs.single_action_space)
+    torch.manual_seed(0)
+    return RecurrentActorCritic(inputs.size, envs.single_action_space, 16, cell), inputs, envs
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_forward_over_a_trial_equals_stepping_it(cell):
+    network, inputs, _ = _network(NAV, cell)
+    x = torch.randn(25, 4, inputs.size)
+    state = network.initial_state(4)
+    whole, final = network(x, state)
+    steps = []
+    for t in range(25):
+        features, state = network(x[t : t + 1], state)
+        steps.append(features)
+    torch.testing.assert_close(torch.cat(steps), whole, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(state, final, rtol=1e-5, atol=1e-6)
+
+
+def _tasks(envs, seed=0):
+    return envs.task_distribution.split("train").sample(envs.num_envs, seed=seed)
+
+
+def test_recorded_trials_match_the_network_run_over_the_whole_trial():
+    """The batched per-step rollout records what one forward over the recorded inputs gives:
+    the state persists across the episodes of a trial (no reset at episode boundaries)."""
+    network, inputs, envs = _network(MDP)
+    batch = collect_trials(
+        network, inputs, envs, _tasks(envs), 3, seed=1, generator=torch.Generator().manual_seed(0),
+        max_steps=30, segment=10,
+    )
+    assert batch.mask.sum() == 30 * 6 and batch.trial_end[-1].all()
+    with torch.no_grad():
+        features, _ = network(batch.inputs, network.initial_state(6))
+        values = network.value(features)
+        log_probs = network.distribution(features).log_prob(batch.actions)
+    torch.testing.assert_close(values, batch.values, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(log_probs, batch.log_probs, rtol=1e-5, atol=1e-5)
+    # the episode-ended flag is the last input; it is set at the first step of episodes 2 and 3
+    flags = batch.inputs[:, :, -1]
+    assert (flags[[10, 20]] == 1).all() and flags.sum() == 2 * 6
+    # segment starts hold the state there: zero at the trial's start, not at episode 2's
+    assert (batch.states[0] == 0).all() and (batch.states[1] != 0).any()
+    with torch.no_grad():
+        _, state = network(batch.inputs[:10], network.initial_state(6))
+    torch.testing.assert_close(batch.states[1], state, rtol=1e-5, atol=1e-5)
+
+
+def test_state_resets_between_trials():
+    """Two trials in a row from the same seeds give the same episodes: nothing carries over."""
+    network, inputs, envs = _network(MDP)
+    tasks = _tasks(envs)
+
+    def trial() -> np.ndarray:
+        actor = RL2Actor(network, inputs, 6, torch.Generator().manual_seed(3))
+        return run_trials(envs, tasks, 2, actor, seed=5)
+
+    first = trial()
+    np.testing.assert_array_equal(trial(), first)
+
+
+def test_episodes_of_different_lengths_are_recorded_per_row():
+    """Navigation2D episodes can end early (goal reached): each row records its own steps."""
+    network, inputs, envs = _network(NAV, max_episode_steps=5)
+    batch = collect_trials(
+        network, inputs, envs, _tasks(envs), 2, seed=0, generator=torch.Generator().manual_seed(0),
+        max_steps=10,
+    )
+    lengths = batch.mask.sum(0)
+    assert (lengths == 10).all()
+    np.testing.assert_allclose(
+        batch.rewards.sum(0).numpy(), batch.episode_returns.sum(1), rtol=1e-5
+    )
+
+
+def test_gae_runs_across_episode_boundaries_to_the_trial_end():
+    rewards = torch.tensor([[1.0], [0.0], [2.0], [1.0]])
+    values = torch.tensor([[0.5], [0.2], [0.1], [0.3]])
+    mask = torch.ones(4, 1)
+    end = torch.tensor([[False], [False], [False], [True]])
+    batch = TrialBatch(
+        torch.zeros(4, 1, 3), torch.zeros(4, 1, dtype=torch.long), torch.zeros(4, 1), values,
+        rewards, mask, end, torch.zeros(1, 1, 2), np.zeros((1, 2)),
+    )
+    advantages, targets = trial_advantages(batch, 0.9, 0.5)
+    expected = gae(rewards, values, mask, end, torch.zeros_like(end), 0.9, 0.5)
+    torch.testing.assert_close(advantages, expected)
+    torch.testing.assert_close(targets, expected + values)
+    # a naive backward loop: only the trial's end stops the recursion
+    adv, naive = 0.0, []
+    for t in range(3, -1, -1):
+        next_value = 0.0 if t == 3 else float(values[t + 1])
+        adv = float(rewards[t]) + 0.9 * next_value - float(values[t]) + 0.9 * 0.5 * adv
+        naive.append(adv)
+    torch.testing.assert_close(advantages[:, 0], torch.tensor(naive[::-1]))
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        RL2Options(cell="rnn")
+    with pytest.raises(ValueError, match="gae_lambda must lie in"):
+        RL2Options(gae_lambda=1.5)
+    with pytest.raises(ConfigError, match="hidden_size"):
+        TrainConfig(env=BANDIT, agent="rl2", agent_options={"hidden_size": "big"})
+
+
+def _metrics(run) -> list[dict[str, str]]:
+    with open(run / "metrics.csv", newline="") as f:
+        return [
+            {k: v for k, v in row.items() if not k.startswith("time_")}
+            for row in csv.DictReader(f)
+        ]
+
+
+def test_train_resume_identically_and_evaluate(tmp_path, monkeypatch):
+    from metarl.runs.evaluate import evaluate_run
+    from metarl.runs.train import resume, train
+
+    config = TrainConfig(
+        env=MDP, env_kwargs={"max_episode_steps": 4}, agent="rl2",
+        agent_options={"hidden_size": 8, "episodes_per_trial": 2, "bptt_steps": 3, "epochs": 2},
+        iterations=4, meta_batch_size=3, checkpoint_every=2, eval_tasks=3, eval_steps=1,
+        episodes_per_task=2,
+    )
+    whole = train(config, tmp_path / "whole", progress=False)
+    original = RL2Trainer.train_iteration
+
+    def killed_after_three(self, rng):
+        if self.iteration == 3:  # killed during iteration 4; last checkpoint: iteration 2
+            raise KeyboardInterrupt
+        return original(self, rng)
+
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(RL2Trainer, "train_iteration", killed_after_three)
+        train(config, tmp_path / "part", progress=False)
+    resumed = resume(tmp_path / "part", progress=False)
+    assert _metrics(tmp_path / "part") == _metrics(tmp_path / "whole")
+    for name, tensor in whole.network.state_dict().items():
+        torch.testing.assert_close(resumed.network.state_dict()[name], tensor, rtol=0, atol=0)
+    result = evaluate_run(tmp_path / "whole", comparisons=["psrl", "random-actions"])
+    assert result.returns["meta-trained"].shape == (3, 2)
+    assert result.episodes_per_unit["meta-trained"] == 1
+    again = evaluate_run(tmp_path / "whole")
+    np.testing.assert_array_equal(again.returns["meta-trained"], result.returns["meta-trained"])
+
+
+@pytest.mark.slow
+def test_rl2_learns_to_beat_random_arms_on_bandits():
+    """k = 5 arms, n = 10 pulls: after 40 iterations of 300 trials (120k pulls; 80 s on one
+    shared core), RL^2's mean trial return on 200 held-out bandits beats uniformly random arms.
+
+    Measured (seed 0): RL^2 5.77 vs random 4.93 on the same tasks and env seeds, a paired gap of
+    0.85 with SE 0.14 over the 200 bandits (2 trials each); the assertion asks for a gap above
+    0.5 and above 4 SE."""
+    torch.manual_seed(0)
+    env_kwargs = {"max_episode_steps": 10, "num_test_tasks": 200}
+    trainer = RL2Trainer(BANDIT, env_kwargs, RL2Options(hidden_size=64, episodes_per_trial=1), 300)
+    for i in range(40):
+        trainer.train_iteration(np.random.default_rng([0, i]))
+    tasks = list(trainer.task_distribution.split("test").tasks)
+    setting = AdaptationSetting(tasks, 0, 2, 7, None)
+    rl2 = trainer.graded_agent().adaptation_curves(setting).returns[:, 0]
+    context = AgentContext(BANDIT, env_kwargs, (), "tanh", {}, 1, Path("."))
+    uniform = RandomActions(context).adaptation_curves(setting).returns[:, 0]
+    gap = rl2 - uniform
+    se = gap.std(ddof=1) / np.sqrt(len(gap))
+    trainer.close()
+    assert gap.mean() > max(0.5, 4 * se), (rl2.mean(), uniform.mean(), se)
