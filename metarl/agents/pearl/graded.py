@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from metarl.agents.adaptation import AdaptationCurves, AdaptationSetting
 from metarl.agents.pearl.collect import Collector, Episodes
 from metarl.agents.pearl.model import PEARLModel
-from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
 
 __all__ = ["PEARLAgent", "trial_context"]
 
