@@ -86,3 +86,19 @@ def test_bad_options_are_refused_naming_the_value():
         build(_config(meta_batch_size=7))
     with pytest.raises(ValueError, match="tau must be in"):
         PEARLOptions(tau=0.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trains_and_is_graded_on_cuda():
+    trainer = PEARLTrainer(
+        "metarl/Navigation2DSparse-v0", {"max_episode_steps": 10}, PEARLOptions(**{
+            k: tuple(v) if isinstance(v, list) else v for k, v in TINY.items()
+        }), 3, 0, device="cuda",
+    )
+    metrics = trainer.train_iteration(np.random.default_rng(0))
+    assert np.isfinite(metrics["critic_loss"])
+    assert next(trainer.model.parameters()).device.type == "cuda"
+    tasks = trainer.task_distribution.split("test").tasks[:2]
+    curves = trainer.graded_agent().adaptation_curves(AdaptationSetting(tasks, 1, 1, 0, None))
+    assert curves.returns.shape == (2, 2)
+    trainer.close()
