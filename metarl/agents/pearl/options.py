@@ -8,6 +8,7 @@ of 200-step episodes: ``prior_episodes: 2``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from metarl.agents.pearl.encoder import AGGREGATIONS, Aggregation
 from metarl.validation import require_finite, require_int
@@ -70,6 +71,11 @@ class PEARLOptions:
     """Weight of PEARL's regularisers of the policy's pre-tanh mean and log-std (squared)."""
     replay_capacity: int = 100_000
     """Transitions kept per training task (oldest dropped first)."""
+    critic_env_kwargs: dict[str, Any] | None = None
+    """Env options whose rewards the critics learn from, the encoder keeping the env's own (see
+    :mod:`metarl.agents.pearl.collect`): ``{reward_type: dense}`` on Navigation2DSparse is PEARL's
+    sparse point robot (dense rewards for the critics, sparse context). Must not change the
+    dynamics."""
     eval_deterministic: bool = True
     """Act with the mean action when graded (PEARL's evaluation)."""
 

@@ -65,7 +65,9 @@ class PEARLTrainer:
             )
         seed = require_seed("seed", seed)
         self.device = resolve_device(device)
-        self.collector = Collector(env_id, env_kwargs)
+        self.collector = Collector(
+            env_id, env_kwargs, critic_env_kwargs=options.critic_env_kwargs
+        )
         self.task_distribution: TaskDistribution = self.collector.task_distribution
         self.train_tasks = self.task_distribution.split("train").sample(
             options.num_train_tasks, seed=seed
@@ -118,9 +120,10 @@ class PEARLTrainer:
             )
             for t in range(result.mask.shape[0]):
                 live = result.mask[t] > 0
-                step = {k: v[live] for k, v in result.transitions(t).items()}
+                step = {k: v[live] for k, v in result.transitions(t, critic=True).items()}
                 self.replay.add(tasks[live], step)
                 if to_context:
+                    step = {k: v[live] for k, v in result.transitions(t).items()}
                     self.context_replay.add(tasks[live], step)
             self.env_steps += result.steps
             (posterior_returns if posterior and episode > 0 else prior_returns).append(

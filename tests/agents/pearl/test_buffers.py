@@ -64,3 +64,24 @@ def test_collector_runs_one_task_per_sub_env_as_the_single_env_does():
     collector.close()
     with pytest.raises(ValueError, match="PEARL needs continuous"):
         Collector("metarl/Bandit-v0")
+
+
+def test_critic_rewards_come_from_a_twin_env_in_lockstep():
+    collector = Collector(
+        "metarl/Navigation2DSparse-v0", {"max_episode_steps": 6},
+        critic_env_kwargs={"reward_type": "dense"},
+    )
+    tasks = collector.task_distribution.split("train").sample(2, seed=1)
+    episodes = collector.episodes(tasks, lambda obs: np.ones((2, 2), np.float32), seed=3)
+    goals = np.stack([t.params["goal"] for t in tasks])
+    distance = np.linalg.norm(episodes.next_obs - goals, axis=-1)
+    np.testing.assert_allclose(episodes.critic_reward, -distance, rtol=1e-5)
+    np.testing.assert_allclose(episodes.reward, np.where(distance <= 0.2, 1 - distance, 0), rtol=1e-5)
+    assert (episodes.transitions(0, critic=True)["reward"] == episodes.critic_reward[0]).all()
+    collector.close()
+    drifting = Collector(
+        "metarl/Navigation2D-v0", {"max_episode_steps": 6}, critic_env_kwargs={"max_episode_steps": 3}
+    )
+    with pytest.raises(ValueError, match="change metarl/Navigation2D-v0's dynamics"):
+        drifting.episodes(tasks, lambda obs: np.ones((2, 2), np.float32), seed=3)
+    drifting.close()
