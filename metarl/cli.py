@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--comparisons", "--baselines", dest="comparisons",
         help="comparison agents, comma-separated: random (a randomly initialised policy adapted "
-        "by the run's inner loop), pretrained, oracle, scratch; the classical references "
+        "by the run's inner loop), pretrained, oracle, oracle-sac, scratch; the classical references "
         "thompson, ucb1, epsilon-greedy (bandits), psrl (tabular MDPs), random-actions",
     )
     evaluate.add_argument(

@@ -27,6 +27,13 @@ Sections:
   two is the reference), per wall-clock and per CPU second of the process (target: >= 20x per CPU
   second, the measure that a shared machine does not distort). The sb3-contrib side is skipped
   where ``sb3_contrib`` is not installed (it is no dependency of metarl).
+- ``pearl``: PEARL's gradient steps per second with its HalfCheetahVel settings (meta-batch 16 x
+  256 transitions, context 100, 3x300 networks, 3x200 encoder; HalfCheetah's 20-d observations,
+  6-d actions) for the update that takes the whole meta-batch through each network in one forward
+  and for the same update looping over the tasks, one forward each (target: batched >= 3x the
+  loop); and env steps per second of PEARL's collection (policy forward with a sampled ``z`` and
+  env step, one task per sub-env) on Navigation2DSparse at 10 tasks and, with the ``mujoco``
+  extra, HalfCheetahVel at 5 tasks.
 - ``maml_trpo_halfcheetah_vel_ray_seconds_per_iteration``: MAML-TRPO on ``HalfCheetahVel`` with
   ``configs/maml-trpo/halfcheetah-vel-small.yaml``, local sampler vs the Ray sampler at 1 and 2
   workers, with the scaling efficiency. Skipped without the ``ray`` and ``mujoco`` extras.
@@ -237,6 +244,98 @@ def bench_rl2(seconds: float) -> dict[str, Any]:
         results[env_id] = row
         logger.info("RL^2 training on %s: %s", env_id, row)
     return results
+
+
+PEARL_SPEEDUP_TARGET = 3.0
+
+
+def _pearl_gradient_steps(options: Any, tasks: int, min_seconds: float) -> dict[str, Any]:
+    """PEARL's gradient steps/s on random data of HalfCheetah's sizes, batched vs looped."""
+    import torch
+
+    from metarl.agents.pearl import PEARLModel
+    from metarl.agents.pearl.update import PEARLUpdate
+
+    obs_dim, action_dim = 20, 6
+    generator = torch.Generator().manual_seed(0)
+
+    def fields(rows: int) -> dict[str, torch.Tensor]:
+        return {
+            "obs": torch.randn(tasks, rows, obs_dim, generator=generator),
+            "action": torch.rand(tasks, rows, action_dim, generator=generator) * 2 - 1,
+            "reward": torch.randn(tasks, rows, generator=generator),
+            "next_obs": torch.randn(tasks, rows, obs_dim, generator=generator),
+            "terminal": torch.zeros(tasks, rows),
+        }
+
+    batch, context = fields(options.batch_size), fields(options.context_batch_size)
+    torch.manual_seed(0)
+    update = PEARLUpdate(PEARLModel(obs_dim, action_dim, options), options)
+    result: dict[str, Any] = {
+        "meta_batch": tasks, "batch_size": options.batch_size,
+        "context_batch_size": options.context_batch_size,
+        "hidden_sizes": list(options.hidden_sizes),
+        "encoder_hidden_sizes": list(options.encoder_hidden_sizes),
+    }
+    per_task = [slice(t, t + 1) for t in range(tasks)]
+    for name, groups in (("batched", None), ("loop_over_tasks", per_task)):
+
+        def step(i: int, groups: list[slice] | None = groups) -> int:
+            update.step(batch, context, generator, groups)
+            return 1
+
+        step(0)  # warm-up
+        result[f"{name}_gradient_steps_per_second"] = _rate(step, min_seconds)
+    result["speedup"] = (
+        result["batched_gradient_steps_per_second"]
+        / result["loop_over_tasks_gradient_steps_per_second"]
+    )
+    result["target_speedup"] = PEARL_SPEEDUP_TARGET
+    result["meets_target"] = result["speedup"] >= PEARL_SPEEDUP_TARGET
+    return result
+
+
+def bench_pearl(min_seconds: float) -> dict[str, Any]:
+    """PEARL: gradient steps/s batched over tasks vs looped over tasks, at PEARL's settings and at
+    ``configs/pearl/halfcheetah-vel-small.yaml``'s; collection env steps/s."""
+    import torch
+
+    from metarl.agents.pearl import PEARLModel, PEARLOptions
+    from metarl.agents.pearl.collect import Collector
+    from metarl.runs.config import load_config
+
+    small = load_config(Path(__file__).parent.parent / "configs/pearl/halfcheetah-vel-small.yaml")
+    result: dict[str, Any] = {
+        "torch_threads": torch.get_num_threads(),
+        "paper_settings": _pearl_gradient_steps(PEARLOptions(), 16, min_seconds),
+        "halfcheetah_vel_small_settings": _pearl_gradient_steps(
+            small.kind_options(), small.meta_batch_size, min_seconds
+        ),
+    }
+    generator = torch.Generator().manual_seed(0)
+    families = [("metarl/Navigation2DSparse-v0", 10)]
+    if metarl.envs.mujoco_available():
+        families.append(("metarl/HalfCheetahVel-v0", 5))
+    for env_id, num_tasks in families:
+        collector = Collector(env_id)
+        model = PEARLModel(
+            int(collector.observation_space.shape[0]), int(collector.action_space.shape[0]),
+            PEARLOptions(),
+        )
+        env_tasks = collector.task_distribution.split("train").sample(num_tasks, seed=0)
+        z = model.encoder.prior(num_tasks).sample(generator)
+
+        def collect(i: int, collector=collector, model=model, env_tasks=env_tasks, z=z) -> int:
+            act = lambda obs: model.act(obs, z, False, generator)  # noqa: E731
+            return collector.episodes(env_tasks, act, seed=i * len(env_tasks)).steps
+
+        collect(0)  # warm-up (starts the workers of process vector envs)
+        result[f"{env_id}_collection_env_steps_per_second_{num_tasks}_tasks"] = _rate(
+            collect, min_seconds
+        )
+        collector.close()
+    logger.info("PEARL: %s", result)
+    return result
 
 
 MUJOCO_HORIZON = 200
@@ -474,6 +573,7 @@ def main() -> None:
         ),
     }
     report["rl2_training_env_steps_per_second"] = bench_rl2(2.0 if args.quick else 10.0)
+    report["pearl"] = bench_pearl(2 * seconds)
     if metarl.envs.mujoco_available():
         report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)
     if metarl.envs.metaworld_available():

@@ -13,20 +13,21 @@ pretrained       multi-task PPO (task hidden, trained on the train split), then 
                  :func:`pretrained_curves` gives returns and success rates).
 oracle           PPO that sees the task (:class:`~metarl.envs.wrappers.TaskObservation`): an upper
                  bound with no adaptation, the same value in every column.
+oracle-sac       SB3's SAC that sees the task, trained on the train split (deterministic actions):
+                 the upper bound of the off-policy family (PEARL), the same value in every column.
 scratch          a fresh PPO per task after ``k`` PPO updates of ``E`` episodes' worth of steps
                  (``n_steps = E * max_episode_steps``): learning without any prior.
 ===============  ==============================================================================
 
-Trained models are cached in a folder as ``<kind>.pt`` (``pretrained``, ``oracle``): the
-policy's ``state_dict`` only, read with ``torch.load(weights_only=True)`` into a freshly built model
-(SB3's own ``.zip`` format unpickles objects, so loading one could run code). Next to it,
-``<kind>.json`` records what the model was trained with (env, env kwargs, timesteps, seed,
-architecture, PPO keyword arguments) plus the SHA-256 of the weights. A later ``train_*`` call with
-the same configuration loads the weights; a missing file or a different configuration trains
+Trained models are cached in a folder as ``<kind>.pt`` (``pretrained``, ``oracle``,
+``oracle-sac``): the policy's ``state_dict`` only, read with ``torch.load(weights_only=True)`` into a
+freshly built model (SB3's own ``.zip`` format unpickles objects, so loading one could run code).
+Next to it, ``<kind>.json`` records what the model was trained with (env, env kwargs, timesteps,
+seed, architecture, PPO keyword arguments) plus the SHA-256 of the weights. A later ``train_*`` call
+with the same configuration loads the weights; a missing file or a different configuration trains
 again and overwrites both. Both files are written atomically (:func:`metarl.files.atomic_write`,
-metadata last), so weights that do not load or do not match their recorded hash were damaged
-outside metarl: that raises :class:`CacheError` naming the file rather than silently training
-over it.
+metadata last), so weights that do not load or do not match their recorded hash were damaged outside
+metarl: that raises :class:`CacheError` naming the file rather than silently training over it.
 
 Arguments are checked up front: a bad value (unknown env id or activation, non-positive budget,
 a task of another family, a model that does not fit the env, ...) raises ``ValueError`` naming

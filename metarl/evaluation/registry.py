@@ -7,7 +7,7 @@ from anywhere, never editing the evaluation.
 
 >>> from metarl.evaluation import registered_agents
 >>> registered_agents()
-['epsilon-greedy', 'oracle', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch',
+['epsilon-greedy', 'oracle', 'oracle-sac', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch',
  'thompson', 'ucb1']
 """
 
@@ -67,6 +67,7 @@ for _name, _path in {
     "random": "metarl.comparisons.random_init:RandomInitAgent",
     "pretrained": "metarl.comparisons.pretrained:PretrainedAgent",
     "oracle": "metarl.comparisons.oracle:OracleAgent",
+    "oracle-sac": "metarl.comparisons.sac_oracle:SACOracleAgent",
     "scratch": "metarl.comparisons.scratch:ScratchAgent",
     "thompson": "metarl.references.bandits:ThompsonSampling",
     "ucb1": "metarl.references.bandits:UCB1",

@@ -90,6 +90,7 @@ class AgentKind:
 
 _KINDS: dict[str, AgentKind | str] = {
     "maml": "metarl.runs.build:MAML_KIND",
+    "pearl": "metarl.runs.pearl:PEARL_KIND",
     "rl2": "metarl.runs.rl2:RL2_KIND",
 }
 
