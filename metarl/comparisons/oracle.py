@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.checks import (
@@ -33,6 +34,26 @@ def oracle_returns(
     seed: int,
 ) -> np.ndarray:
     """Oracle: mean return over ``episodes`` seeded stochastic episodes per task, in every column."""
+    generator = torch.Generator().manual_seed(seed)
+    return task_visible_returns(
+        model, lambda: feedforward_actor(model, generator), env_id, env_kwargs, tasks, num_steps,
+        episodes, seed,
+    )
+
+
+def task_visible_returns(
+    model: BaseAlgorithm,
+    make_actor: Callable[[], Callable[[np.ndarray], np.ndarray]],
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None,
+    tasks: Sequence[Task],
+    num_steps: int,
+    episodes: int,
+    seed: int,
+) -> np.ndarray:
+    """``[K, num_steps + 1]``: the mean return of ``episodes`` seeded episodes per task of an SB3
+    ``model`` that sees the task (``TaskObservation``), acting by ``make_actor()``, repeated in
+    every column (a task-visible agent does not adapt)."""
     env_id, env_kwargs, tasks, num_steps, episodes, seed = check_eval_args(
         env_id, env_kwargs, tasks, num_steps, episodes, seed
     )
@@ -40,8 +61,7 @@ def oracle_returns(
     check_model_spaces(model, envs[0], "TaskObservation(env)")
     seeds = [derive_seed(seed, k, e) for k in range(len(tasks)) for e in range(episodes)]
     per_env = [t for t in tasks for _ in range(episodes)]
-    generator = torch.Generator().manual_seed(seed)
-    returns = run_episodes(envs, seeds, per_env, feedforward_actor(model, generator))
+    returns = run_episodes(envs, seeds, per_env, make_actor())
     for env in envs:
         env.close()
     per_task = returns.reshape(len(tasks), episodes).mean(axis=1)

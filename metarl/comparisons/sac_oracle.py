@@ -14,15 +14,8 @@ from stable_baselines3 import SAC
 from metarl.agents.device import resolve_device
 from metarl.comparisons.agent import ComparisonAgent
 from metarl.comparisons.cache import cached_model
-from metarl.comparisons.checks import (
-    check_env_id,
-    check_env_kwargs,
-    check_eval_args,
-    check_json_mapping,
-    check_model_spaces,
-    derive_seed,
-)
-from metarl.comparisons.rollout import run_episodes
+from metarl.comparisons.checks import check_env_id, check_env_kwargs, check_json_mapping
+from metarl.comparisons.oracle import task_visible_returns
 from metarl.envs.wrappers import TaskObservation, TaskResampling
 from metarl.evaluation.protocol import AdaptationCurves, AdaptationSetting
 from metarl.tasks import Task
@@ -75,20 +68,10 @@ def sac_oracle_returns(
 ) -> np.ndarray:
     """Mean return over ``episodes`` seeded episodes per task with SAC's deterministic (mean)
     action, in every column (it does not adapt)."""
-    env_id, env_kwargs, tasks, num_steps, episodes, seed = check_eval_args(
-        env_id, env_kwargs, tasks, num_steps, episodes, seed
+    return task_visible_returns(
+        model, lambda: lambda obs: model.predict(obs, deterministic=True)[0], env_id, env_kwargs,
+        tasks, num_steps, episodes, seed,
     )
-    envs = [TaskObservation(gym.make(env_id, **env_kwargs)) for _ in range(len(tasks) * episodes)]
-    check_model_spaces(model, envs[0], "TaskObservation(env)")
-    seeds = [derive_seed(seed, k, e) for k in range(len(tasks)) for e in range(episodes)]
-    per_env = [t for t in tasks for _ in range(episodes)]
-    returns = run_episodes(
-        envs, seeds, per_env, lambda obs: model.predict(obs, deterministic=True)[0]
-    )
-    for env in envs:
-        env.close()
-    per_task = returns.reshape(len(tasks), episodes).mean(axis=1)
-    return np.repeat(per_task[:, None], num_steps + 1, axis=1).astype(np.float64)
 
 
 class SACOracleAgent(ComparisonAgent):

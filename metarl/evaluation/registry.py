@@ -14,9 +14,9 @@ from anywhere, never editing the evaluation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 
 from metarl.evaluation.protocol import AgentContext, GradedAgent
+from metarl.lazy import resolve_entry
 
 __all__ = ["AgentFactory", "agent_factory", "register_agent", "registered_agents", "unregister_agent"]
 
@@ -54,13 +54,7 @@ def registered_agents() -> list[str]:
 
 def agent_factory(name: str) -> AgentFactory:
     """The factory registered as ``name`` (``ValueError`` naming the registered ones)."""
-    if name not in _AGENTS:
-        raise ValueError(f"unknown agent {name!r}; registered: {registered_agents()}")
-    factory = _AGENTS[name]
-    if isinstance(factory, str):
-        module, attribute = factory.split(":")
-        factory = _AGENTS[name] = getattr(import_module(module), attribute)
-    return factory
+    return resolve_entry(_AGENTS, name, "agent")
 
 
 for _name, _path in {

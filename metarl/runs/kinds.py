@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from metarl.lazy import resolve_entry
 
 if TYPE_CHECKING:
     from metarl.evaluation.protocol import GradedAgent
@@ -119,10 +120,4 @@ def registered_agent_kinds() -> list[str]:
 
 def agent_kind(name: str) -> AgentKind:
     """The kind registered as ``name`` (``ValueError`` naming the registered ones)."""
-    if name not in _KINDS:
-        raise ValueError(f"unknown agent kind {name!r}; registered: {registered_agent_kinds()}")
-    kind = _KINDS[name]
-    if isinstance(kind, str):
-        module, attribute = kind.split(":")
-        kind = _KINDS[name] = getattr(import_module(module), attribute)
-    return kind
+    return resolve_entry(_KINDS, name, "agent kind")
