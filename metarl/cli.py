@@ -51,9 +51,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _run_name(env: str, outer: str, seed: int) -> str:
+def _run_name(env: str, algorithm: str, seed: int) -> str:
     family = env.split("/")[-1].rsplit("-v", 1)[0].lower()
-    return f"{family}-{outer}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return f"{family}-{algorithm}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -87,7 +87,9 @@ def _train(args: argparse.Namespace) -> None:
     out = (
         Path(args.out)
         if args.out
-        else Path("runs") / _run_name(config.env, config.outer, config.seed)
+        else Path("runs") / _run_name(
+            config.env, config.outer if config.agent == "maml" else config.agent, config.seed
+        )
     )
     args.run_dir = out
     train(config, out, overwrite=args.overwrite)

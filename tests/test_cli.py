@@ -244,3 +244,16 @@ def test_evaluation_episodes_set_metaworlds_protocol(tmp_path, capsys):
     assert main(["evaluate", str(run), "--tasks", "2", "--evaluation-episodes", "3"]) == 0
     assert "3 separate evaluation episodes per task" in capsys.readouterr().out
     assert json.loads((run / "eval" / "eval.json").read_text())["evaluation_episodes"] == 3
+
+
+@pytest.mark.parametrize(
+    ("sets", "prefix"), [((), "navigation2d-trpo-s0-"), (("agent=rl2",), "navigation2d-rl2-s0-")]
+)
+def test_the_default_run_folder_names_the_algorithm(tmp_path, monkeypatch, sets, prefix):
+    import metarl.runs.train as train_module
+
+    folders = []
+    monkeypatch.setattr(train_module, "train", lambda config, out, overwrite=False: folders.append(out))
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *[f"--set={s}" for s in sets]]) == 0
+    assert folders[0].parent.name == "runs" and folders[0].name.startswith(prefix)
