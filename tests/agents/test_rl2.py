@@ -3,7 +3,6 @@ over whole trials, the run plumbing (train, identical resume, evaluate) and a le
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import gymnasium as gym
@@ -21,6 +20,7 @@ from metarl.evaluation import AgentContext
 from metarl.references import RandomActions
 from metarl.runs.config import ConfigError, TrainConfig
 from metarl.sampling.trials import make_trial_envs, run_trials
+from tests.runs.interrupted import train_whole_and_resumed
 
 MDP = "metarl/TabularMDP-v0"
 NAV = "metarl/Navigation2D-v0"
@@ -137,17 +137,8 @@ def test_options_are_checked():
         TrainConfig(env=BANDIT, agent="rl2", agent_options={"hidden_size": "big"})
 
 
-def _metrics(run) -> list[dict[str, str]]:
-    with open(run / "metrics.csv", newline="") as f:
-        return [
-            {k: v for k, v in row.items() if not k.startswith("time_")}
-            for row in csv.DictReader(f)
-        ]
-
-
 def test_train_resume_identically_and_evaluate(tmp_path, monkeypatch):
     from metarl.runs.evaluate import evaluate_run
-    from metarl.runs.train import resume, train
 
     config = TrainConfig(
         env=MDP, env_kwargs={"max_episode_steps": 4}, agent="rl2",
@@ -155,19 +146,8 @@ def test_train_resume_identically_and_evaluate(tmp_path, monkeypatch):
         iterations=4, meta_batch_size=3, checkpoint_every=2, eval_tasks=3, eval_steps=1,
         episodes_per_task=2,
     )
-    whole = train(config, tmp_path / "whole", progress=False)
-    original = RL2Trainer.train_iteration
-
-    def killed_after_three(self, rng):
-        if self.iteration == 3:  # killed during iteration 4; last checkpoint: iteration 2
-            raise KeyboardInterrupt
-        return original(self, rng)
-
-    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(RL2Trainer, "train_iteration", killed_after_three)
-        train(config, tmp_path / "part", progress=False)
-    resumed = resume(tmp_path / "part", progress=False)
-    assert _metrics(tmp_path / "part") == _metrics(tmp_path / "whole")
+    # killed during iteration 4; last checkpoint: iteration 2
+    whole, resumed = train_whole_and_resumed(config, RL2Trainer, 3, tmp_path, monkeypatch)
     for name, tensor in whole.network.state_dict().items():
         torch.testing.assert_close(resumed.network.state_dict()[name], tensor, rtol=0, atol=0)
     result = evaluate_run(tmp_path / "whole", comparisons=["psrl", "random-actions"])

@@ -3,7 +3,6 @@ plumbing, its options checked like the config's own keys."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from metarl.runs import kinds
 from metarl.runs.config import ConfigError, TrainConfig
 from metarl.runs.kinds import AgentKind, register_agent_kind
 from metarl.tasks import TaskDistribution
+from tests.runs.interrupted import train_whole_and_resumed
 
 
 @dataclass(frozen=True)
@@ -80,33 +80,16 @@ def counter_kind(monkeypatch):
     )
 
 
-def _scores(run) -> list[float]:
-    with open(run / "metrics.csv", newline="") as f:
-        return [float(row["score"]) for row in csv.DictReader(f)]
-
-
 def test_a_registered_kind_trains_resumes_and_is_evaluated(tmp_path, counter_kind, monkeypatch):
     from metarl.runs.evaluate import evaluate_run
-    from metarl.runs.train import resume, train
 
     config = TrainConfig(
         agent="counter", agent_options={"step": 2.0}, iterations=4, checkpoint_every=2,
         eval_tasks=3, eval_steps=2, episodes_per_task=1,
     )
-    whole = train(config, tmp_path / "whole", progress=False)
+    # killed during iteration 4; last checkpoint: iteration 2
+    whole, resumed = train_whole_and_resumed(config, CounterTrainer, 3, tmp_path, monkeypatch)
     assert whole.closed and whole.iteration == 4
-    original = CounterTrainer.train_iteration
-
-    def killed_after_three(self, rng):
-        if self.iteration == 3:  # killed during iteration 4; last checkpoint: iteration 2
-            raise KeyboardInterrupt
-        return original(self, rng)
-
-    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(CounterTrainer, "train_iteration", killed_after_three)
-        train(config, tmp_path / "part", progress=False)
-    resumed = resume(tmp_path / "part", progress=False)
-    assert _scores(tmp_path / "part") == _scores(tmp_path / "whole")
     assert resumed.total == whole.total
     result = evaluate_run(tmp_path / "whole", episodes=1)
     np.testing.assert_allclose(result.returns["meta-trained"], np.full((3, 3), whole.total))

@@ -3,8 +3,6 @@ buffers included), is graded by the adaptation protocol, and refuses bad options
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 import torch
@@ -12,6 +10,7 @@ import torch
 from metarl.agents.adaptation import AdaptationSetting
 from metarl.agents.pearl import PEARLOptions, PEARLTrainer
 from metarl.runs.config import ConfigError, TrainConfig
+from tests.runs.interrupted import train_whole_and_resumed
 
 TINY = {
     "hidden_sizes": [16], "encoder_hidden_sizes": [16], "num_train_tasks": 6,
@@ -31,27 +30,9 @@ def _config(**changes) -> TrainConfig:
     return TrainConfig(**{**keys, **changes})
 
 
-def _rows(run) -> list[dict[str, str]]:
-    with open(run / "metrics.csv", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def test_resume_continues_identically(tmp_path, monkeypatch):
-    from metarl.runs.train import resume, train
-
-    whole = train(_config(), tmp_path / "whole", progress=False)
-    original = PEARLTrainer.train_iteration
-
-    def killed_in_the_third(self, rng):
-        if self.iteration == 2:  # the last checkpoint was written after iteration 2
-            raise KeyboardInterrupt
-        return original(self, rng)
-
-    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(PEARLTrainer, "train_iteration", killed_in_the_third)
-        train(_config(), tmp_path / "part", progress=False)
-    resumed = resume(tmp_path / "part", progress=False)
-    assert _rows(tmp_path / "part") == _rows(tmp_path / "whole")
+    # killed in the third iteration; the last checkpoint was written after iteration 2
+    whole, resumed = train_whole_and_resumed(_config(), PEARLTrainer, 2, tmp_path, monkeypatch)
     for name, tensor in whole.model.state_dict().items():
         assert torch.equal(tensor, resumed.model.state_dict()[name]), name
     for name in whole.replay.data:
