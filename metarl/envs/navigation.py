@@ -6,11 +6,26 @@ import numpy as np
 from gymnasium import spaces
 
 from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
-from metarl.tasks import TaskDistribution, Uniform
+from metarl.tasks import Arc, Parameter, TaskDistribution, Uniform
 
 __all__ = ["Navigation2DEnv", "Navigation2DVectorEnv"]
 
 REWARD_TYPES = ("dense", "sparse")
+GOAL_REGIONS = ("square", "semicircle")
+
+
+def goal_prior(region: str) -> Parameter:
+    """The goal's prior: ``square``, MAML's U[-0.5, 0.5]^2; ``semicircle``, PEARL's sparse point
+    robot's upper half circle of radius 1 (oyster's goals lie at evenly spaced angles in
+    [0, pi]; here the angle is drawn uniformly)."""
+    if region == "semicircle":
+        return Arc("goal", 1.0, 0.0, np.pi, default=(0.0, 1.0), doc="goal position (x, y)")
+    if region != "square":
+        raise ValueError(f"goal_region must be one of {GOAL_REGIONS}, got {region!r}")
+    return Uniform(
+        "goal", -0.5, 0.5, shape=(2,), default=(0.25, 0.25), ood=(-1.0, 1.0),
+        doc="goal position (x, y)",
+    )
 
 
 class Navigation2DDynamics(BatchDynamics):
@@ -21,7 +36,13 @@ class Navigation2DDynamics(BatchDynamics):
     max_step = 0.1
     goal_tolerance = 0.01
 
-    def __init__(self, num_envs: int, reward_type: str = "dense", goal_radius: float = 0.2):
+    def __init__(
+        self,
+        num_envs: int,
+        reward_type: str = "dense",
+        goal_radius: float = 0.2,
+        goal_region: str = "square",
+    ):
         super().__init__(num_envs)
         if reward_type not in REWARD_TYPES:
             raise ValueError(f"reward_type must be one of {REWARD_TYPES}, got {reward_type!r}")
@@ -29,20 +50,7 @@ class Navigation2DDynamics(BatchDynamics):
             raise ValueError(f"goal_radius must be > 0, got {goal_radius!r}")
         self.reward_type = reward_type
         self.goal_radius = float(goal_radius)
-        self.task_distribution = TaskDistribution(
-            self.family,
-            [
-                Uniform(
-                    "goal",
-                    -0.5,
-                    0.5,
-                    shape=(2,),
-                    default=(0.25, 0.25),
-                    ood=(-1.0, 1.0),
-                    doc="goal position (x, y)",
-                )
-            ],
-        )
+        self.task_distribution = TaskDistribution(self.family, [goal_prior(goal_region)])
         self.single_observation_space = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
         self.single_action_space = spaces.Box(
             -self.max_step, self.max_step, shape=(2,), dtype=np.float32
@@ -101,12 +109,16 @@ class Navigation2DEnv(NumpyTaskEnv):
     |-----------|--------------------|-----------------------------------|--------------|-----------|
     | ``goal``  | U[-0.5, 0.5]^2     | [-1, 1]^2 outside [-0.5, 0.5]^2   | (0.25, 0.25) | MAML      |
 
+    With ``goal_region="semicircle"`` the goals lie on the upper half circle of radius 1 (angle
+    U[0, pi], default (0, 1), no test-ood region), as in PEARL's sparse point robot.
+
     ## Arguments
     | Argument       | Default   | Meaning                                  |
     |----------------|-----------|------------------------------------------|
     | ``task``       | default   | initial task (a ``metarl.Task``)         |
     | ``reward_type``| "dense"   | "dense" or "sparse"                      |
     | ``goal_radius``| 0.2       | radius of the sparse reward              |
+    | ``goal_region``| "square"  | "square" (MAML) or "semicircle" (PEARL)  |
 
     >>> import gymnasium, metarl
     >>> env = gymnasium.make("metarl/Navigation2D-v0")

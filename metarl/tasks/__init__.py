@@ -19,11 +19,12 @@ True
 
 from metarl.tasks.distribution import SPLIT_NAMES, TaskDistribution
 from metarl.tasks.enumerated import EnumeratedTaskDistribution
-from metarl.tasks.parameters import Choice, Dirichlet, Disk, Index, Normal, Parameter, Uniform
+from metarl.tasks.parameters import Arc, Choice, Dirichlet, Disk, Index, Normal, Parameter, Uniform
 from metarl.tasks.task import Task, tasks_from_json, tasks_to_json
 
 __all__ = [
     "SPLIT_NAMES",
+    "Arc",
     "Choice",
     "Dirichlet",
     "Disk",

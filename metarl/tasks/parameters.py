@@ -350,6 +350,60 @@ class Disk(Parameter):
         return f"distance in ({_fmt(self.radius)}, {_fmt(self.ood_radius)}]"
 
 
+class Arc(Parameter):
+    """A 2-D point on the circle of radius ``radius`` around the origin, at an angle drawn
+    uniformly from ``[low, high]`` (radians); PEARL's sparse point robot puts its goals on the
+    upper half circle of radius 1 (``Arc("goal", 1.0, 0.0, pi)``). No test-ood region."""
+
+    tolerance = 1e-6
+    """How far from the arc (in distance and in angle) a user-made point may lie."""
+
+    def __init__(
+        self, name: str, radius: float, low: float, high: float, *, default: Any, doc: str = ""
+    ):
+        super().__init__(name, (2,), doc)
+        if not radius > 0:
+            raise ValueError(f"parameter {name!r}: radius must be > 0, got {radius!r}")
+        if not (-np.pi <= low < high <= np.pi):
+            raise ValueError(
+                f"parameter {name!r}: need -pi <= low < high <= pi, got [{low}, {high}]"
+            )
+        self.radius, self.low, self.high = float(radius), float(low), float(high)
+        self._default = np.asarray(default, dtype=np.float64)
+        if self._default.shape != (2,):
+            raise ValueError(f"parameter {name!r}: default must be a 2-D point, got {default!r}")
+        self.check_value(self._default, "the default task")
+
+    @property
+    def default(self) -> np.ndarray:
+        return self._default.copy()
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        angle = rng.uniform(self.low, self.high, size=n)
+        return self.radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+    def check_value(self, value: np.ndarray, family: str) -> None:
+        angle = float(np.arctan2(value[1], value[0]))
+        on_circle = abs(float(np.hypot(*value)) - self.radius) <= self.tolerance
+        if not on_circle or not self.low - self.tolerance <= angle <= self.high + self.tolerance:
+            raise ValueError(
+                f"parameter {self.name!r} of {family} must lie {self.describe()}, "
+                f"got {value.tolist()!r}"
+            )
+
+    def bounds(self) -> tuple[float, float]:
+        return -self.radius, self.radius
+
+    def describe(self) -> str:
+        return (
+            f"on the circle of radius {_fmt(self.radius)} at an angle "
+            f"U[{_fmt(self.low)}, {_fmt(self.high)}]"
+        )
+
+    def describe_allowed(self) -> str:
+        return self.describe()
+
+
 class Dirichlet(Parameter):
     """Rows of probabilities: the last axis of ``shape`` ~ Dirichlet(alpha, ..., alpha).
 

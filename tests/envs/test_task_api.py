@@ -103,6 +103,15 @@ def test_sparse_navigation_rewards_only_near_the_goal():
     assert env.step(np.array([-0.1, 0.0], dtype=np.float32))[1] == 0.0
 
 
+def test_navigation_goals_on_pearls_semicircle():
+    envs = gym.make_vec("metarl/Navigation2DSparse-v0", num_envs=2, goal_region="semicircle")
+    goals = np.array([t["goal"] for t in envs.unwrapped.task_distribution.split("test").tasks])
+    np.testing.assert_allclose(np.hypot(*goals.T), 1.0)
+    assert np.all(goals[:, 1] >= 0.0)
+    with pytest.raises(ValueError, match=r"goal_region must be one of \('square', 'semicircle'\)"):
+        gym.make("metarl/Navigation2D-v0", goal_region="circle")
+
+
 def test_navigation_terminates_at_the_goal():
     env = gym.make("metarl/Navigation2D-v0")
     task = env.unwrapped.task_distribution.task(goal=(0.2, -0.1))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from metarl.tasks import (
+    Arc,
     Choice,
     Dirichlet,
     Disk,
@@ -162,6 +163,23 @@ def test_disk_parameter_samples_uniformly_in_area_and_rings_outside():
     assert dist.parameters["goal"].describe_ood() == "distance in (3, 4]"
     with pytest.raises(ValueError, match=r"'goal' of Goal must lie within distance 4"):
         dist.task(goal=(4.0, 1.0))
+
+
+def test_arc_parameter_draws_angles_uniformly_on_the_circle():
+    dist = TaskDistribution("Goal", [Arc("goal", 1.0, 0.0, np.pi, default=(0.0, 1.0))])
+    goals = np.array([t["goal"] for t in dist.sample(4000, seed=0)])
+    np.testing.assert_allclose(np.hypot(*goals.T), 1.0, atol=1e-12)
+    angles = np.arctan2(goals[:, 1], goals[:, 0])
+    assert angles.min() >= 0.0 and angles.max() <= np.pi
+    assert np.mean(angles <= np.pi / 4) == pytest.approx(0.25, abs=0.03)
+    test_goals = np.array([t["goal"] for t in dist.split("test").tasks])
+    assert len(test_goals) == 40 and not dist.parameters["goal"].has_ood
+    assert dist.task(goal=(-1.0, 0.0))["goal"].tolist() == [-1.0, 0.0]  # the arc's end is allowed
+    for off_arc in [(0.5, 0.5), (0.0, -1.0)]:
+        with pytest.raises(ValueError, match=r"must lie on the circle of radius 1 at an angle U\[0, pi\]"):
+            dist.task(goal=off_arc)
+    with pytest.raises(ValueError, match="need -pi <= low < high <= pi"):
+        Arc("goal", 1.0, 0.0, 4.0, default=(1.0, 0.0))
 
 
 def test_per_element_ood_puts_every_element_outside_the_training_range():
