@@ -37,7 +37,14 @@ from metarl.sampling import (
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_seed
 
-__all__ = ["AdaptedPolicy", "AdaptiveAgent", "GradientAdaptedPolicy", "GradientAdaptiveAgent"]
+__all__ = [
+    "AdaptedPolicy",
+    "AdaptiveAgent",
+    "GradientAdaptedPolicy",
+    "GradientAdaptiveAgent",
+    "check_observation",
+    "require_one_source",
+]
 
 
 class AdaptedPolicy(Protocol):
@@ -78,9 +85,9 @@ class AdaptiveAgent(Protocol):
       steps on the episodes; the adapted policy holds the adapted parameters;
     - in-context (RL^2): the episodes are fed through the recurrent policy; the adapted policy
       starts from the resulting hidden state and carries it on through ``predict``'s ``state``;
-    - context encoder (PEARL): the posterior over the task embedding is inferred from the
-      episodes' transitions; the adapted policy conditions on a sample of it (its mean under
-      ``deterministic``).
+    - context encoder (PEARL, :class:`~metarl.agents.pearl.adaptive.PEARLAdaptiveAgent`): the
+      posterior over the task embedding is inferred from the episodes' transitions; the adapted
+      policy conditions on one sample of it, drawn when adapting (PEARL's posterior sampling).
     """
 
     @property
@@ -96,6 +103,23 @@ class AdaptiveAgent(Protocol):
     ) -> AdaptedPolicy: ...
 
     def close(self) -> None: ...
+
+
+def require_one_source(task: Any, env: Any, episodes: Any) -> None:
+    """Raise ``ValueError`` unless exactly one of ``adapt``'s sources of experience is given."""
+    given = [name for name, v in (("task", task), ("env", env), ("episodes", episodes)) if v is not None]
+    if len(given) != 1:
+        raise ValueError(f"adapt takes exactly one of task, env, episodes; got {given or 'none'}")
+
+
+def check_observation(observation: Any, obs_dim: int) -> np.ndarray:
+    """``observation`` as float32 ``(obs_dim,)`` or ``(n, obs_dim)``, else ``ValueError``."""
+    obs = np.asarray(observation, dtype=np.float32)
+    if obs.ndim not in (1, 2) or obs.shape[-1] != obs_dim:
+        raise ValueError(
+            f"observation must have shape ({obs_dim},) or (n, {obs_dim}), got {obs.shape}"
+        )
+    return obs
 
 
 class GradientAdaptedPolicy:
@@ -120,12 +144,7 @@ class GradientAdaptedPolicy:
     ) -> tuple[np.ndarray, None]:
         """Action(s) for one observation ``(obs_dim,)`` or a batch ``(n, obs_dim)``; the state
         is always ``None`` (the adaptation is in the parameters)."""
-        obs = np.asarray(observation, dtype=np.float32)
-        if obs.ndim not in (1, 2) or obs.shape[-1] != self.obs_dim:
-            raise ValueError(
-                f"observation must have shape ({self.obs_dim},) or (n, {self.obs_dim}), got "
-                f"{obs.shape}"
-            )
+        obs = check_observation(observation, self.obs_dim)
         batch = torch.from_numpy(obs.reshape(-1, self.obs_dim)).to(self.device)
         dist = self.policy(batch, params=self.params)
         if isinstance(dist, Categorical):
@@ -189,9 +208,7 @@ class GradientAdaptiveAgent:
             ValueError: not exactly one of ``task``, ``env``, ``episodes``; a task of another
                 family; an env or episodes whose observation size differs from the policy's.
         """
-        given = [name for name, v in (("task", task), ("env", env), ("episodes", episodes)) if v is not None]
-        if len(given) != 1:
-            raise ValueError(f"adapt takes exactly one of task, env, episodes; got {given or 'none'}")
+        require_one_source(task, env, episodes)
         seed = require_seed("seed", seed)
         params = {
             k: v.detach() for k, v in stack_params(dict(self.policy.named_parameters()), 1).items()

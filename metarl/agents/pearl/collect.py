@@ -25,7 +25,20 @@ import numpy as np
 
 from metarl.tasks import Task, TaskDistribution
 
-__all__ = ["Collector", "Episodes"]
+__all__ = ["Collector", "Episodes", "to_env_units", "to_policy_units"]
+
+
+def to_env_units(actions: np.ndarray, space: gym.spaces.Box) -> np.ndarray:
+    """Actions in the policy's ``[-1, 1]^A`` rescaled to ``space``'s bounds."""
+    low, high = space.low, space.high
+    return (low + (np.clip(actions, -1.0, 1.0) + 1.0) * 0.5 * (high - low)).astype(space.dtype)
+
+
+def to_policy_units(actions: np.ndarray, space: gym.spaces.Box) -> np.ndarray:
+    """Actions within ``space``'s bounds mapped to the policy's ``[-1, 1]^A`` (clipped first)."""
+    low, high = space.low, space.high
+    clipped = np.clip(actions, low, high)
+    return (2.0 * (clipped - low) / (high - low) - 1.0).astype(np.float32)
 
 
 class Episodes(NamedTuple):
@@ -118,10 +131,7 @@ class Collector:
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
         """Actions in ``[-1, 1]^A`` rescaled to the env's bounds."""
-        low, high = self.action_space.low, self.action_space.high
-        return (low + (np.clip(actions, -1.0, 1.0) + 1.0) * 0.5 * (high - low)).astype(
-            self.action_space.dtype
-        )
+        return to_env_units(actions, self.action_space)
 
     def episodes(
         self, tasks: Sequence[Task], act: Callable[[np.ndarray], np.ndarray], seed: int

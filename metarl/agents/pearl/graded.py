@@ -9,7 +9,7 @@ adaptation is one episode. Each point averages ``E`` independent trials per task
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,11 @@ import torch
 
 from metarl.agents.adaptation import AdaptationCurves, AdaptationSetting
 from metarl.agents.pearl.collect import Collector, Episodes
+from metarl.agents.pearl.encoder import Gaussian
 from metarl.agents.pearl.model import PEARLModel
+from metarl.tasks import Task
 
-__all__ = ["PEARLAgent", "trial_context"]
+__all__ = ["PEARLAgent", "posterior_trial", "task_latent", "task_posterior", "trial_context"]
 
 
 def trial_context(
@@ -34,6 +36,49 @@ def trial_context(
         for name in ("obs", "action", "reward", "next_obs", "mask")
     }
     return fields, fields.pop("mask")
+
+
+def task_posterior(model: PEARLModel, history: list[Episodes], num_tasks: int) -> Gaussian:
+    """The posterior over ``z`` of each of ``n`` tasks given the trial's past episodes
+    ``history`` (fields ``[H, n, ...]``); the prior before the first episode."""
+    device = model.log_alpha.device
+    if not history:
+        return model.encoder.prior(num_tasks, device)
+    context, mask = trial_context(history, device)
+    return model.posterior(context, mask)
+
+
+def task_latent(
+    model: PEARLModel, history: list[Episodes], num_tasks: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``z`` ``[n, L]`` drawn from :func:`task_posterior`."""
+    return task_posterior(model, history, num_tasks).sample(generator)
+
+
+@torch.no_grad()
+def posterior_trial(
+    model: PEARLModel,
+    collector: Collector,
+    tasks: Sequence[Task],
+    num_episodes: int,
+    seed: int,
+    generator: torch.Generator,
+    deterministic: bool,
+) -> list[Episodes]:
+    """The first ``num_episodes`` episodes of a PEARL trial on each of ``tasks`` (PEARL's
+    evaluation): episode ``k + 1`` acts with ``z`` from :func:`task_latent` given episodes
+    ``1..k``; its sub-envs are seeded from ``seed + k * len(tasks)``."""
+    history: list[Episodes] = []
+    for k in range(num_episodes):
+        z = task_latent(model, history, len(tasks), generator)
+        history.append(
+            collector.episodes(
+                tasks,
+                lambda obs, z=z: model.act(obs, z, deterministic, generator),
+                seed=seed + k * len(tasks),
+            )
+        )
+    return history
 
 
 class PEARLAgent:
@@ -63,28 +108,16 @@ class PEARLAgent:
         if not setting.tasks:
             raise ValueError("adaptation needs at least one task")
         tasks = [t for t in setting.tasks for _ in range(setting.episodes)]
-        n, device = len(tasks), self.model.log_alpha.device
-        generator = torch.Generator().manual_seed(setting.seed)
         collector = Collector(self.env_id, self.env_kwargs, max_envs=1)
-        history: list[Episodes] = []
-        returns, success = [], []
         try:
-            for k in range(setting.steps + 1):
-                if history:
-                    context, mask = trial_context(history, device)
-                    z = self.model.posterior(context, mask).sample(generator)
-                else:
-                    z = self.model.encoder.prior(n, device).sample(generator)
-                episodes = collector.episodes(
-                    tasks,
-                    lambda obs, z=z: self.model.act(obs, z, self.deterministic, generator),
-                    seed=setting.seed + k * n,
-                )
-                history.append(episodes)
-                returns.append(episodes.returns)
-                success.append(episodes.success)
+            history = posterior_trial(
+                self.model, collector, tasks, setting.steps + 1, setting.seed,
+                torch.Generator().manual_seed(setting.seed), self.deterministic,
+            )
         finally:
             collector.close()
+        returns = [episodes.returns for episodes in history]
+        success = [episodes.success for episodes in history]
 
         def per_task(columns: list[np.ndarray]) -> np.ndarray:
             stacked = np.stack(columns, axis=1).astype(np.float64)

@@ -53,6 +53,7 @@ class TanhGaussianPolicy(nn.Module):
     def __init__(self, obs_dim: int, latent_size: int, action_dim: int, hidden_sizes: Sequence[int]):
         super().__init__()
         self.action_dim = action_dim
+        self.obs_dim = obs_dim
         self.net = mlp(obs_dim + latent_size, 2 * action_dim, hidden_sizes)
 
     def forward(

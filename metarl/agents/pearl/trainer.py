@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from metarl.agents.device import resolve_device
+from metarl.agents.pearl.adaptive import PEARLAdaptiveAgent
 from metarl.agents.pearl.buffers import TaskReplay
 from metarl.agents.pearl.collect import Collector
 from metarl.agents.pearl.graded import PEARLAgent
@@ -175,6 +176,14 @@ class PEARLTrainer:
         return PEARLAgent(
             self.model, self.collector.env_id, self.collector.env_kwargs,
             self.options.eval_deterministic,
+        )
+
+    def adaptive_agent(self) -> PEARLAdaptiveAgent:
+        """These networks as an :class:`~metarl.agents.inference.AdaptiveAgent` (``metarl.load``):
+        ``adapt`` infers the task from two episodes of context, then ``predict`` acts."""
+        return PEARLAdaptiveAgent(
+            self.model, self.collector.env_id, self.collector.env_kwargs,
+            deterministic=self.options.eval_deterministic,
         )
 
     def state_dict(self) -> dict[str, Any]:

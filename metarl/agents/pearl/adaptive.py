@@ -1,0 +1,173 @@
+"""PEARL under the inference protocol (:class:`~metarl.agents.inference.AdaptiveAgent`).
+
+Adapting is inferring the task: ``context_episodes`` episodes are run as PEARL evaluates (the
+first with ``z`` from the prior, each later one with ``z`` from the posterior given the earlier
+ones), or the given episodes are taken as the context; the adapted policy then acts with one ``z``
+drawn from the posterior given all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from metarl.agents.inference import check_observation, require_one_source
+from metarl.agents.pearl.collect import Collector, Episodes, to_env_units, to_policy_units
+from metarl.agents.pearl.encoder import Gaussian
+from metarl.agents.pearl.graded import posterior_trial, task_latent, task_posterior
+from metarl.agents.pearl.model import PEARLModel
+from metarl.sampling import Episode, collect_episodes
+from metarl.tasks import Task, TaskDistribution
+from metarl.validation import require_int, require_seed
+
+__all__ = ["LatentPolicy", "PEARLAdaptiveAgent", "as_context"]
+
+
+def as_context(episodes: Sequence[Episode], action_space: gym.spaces.Box) -> Episodes:
+    """User episodes as one task's context (fields ``[H, 1, ...]``, one row of all their steps;
+    actions mapped to the policy's ``[-1, 1]``)."""
+    episodes = list(episodes)
+    if not episodes or not all(isinstance(e, Episode) for e in episodes):
+        raise ValueError(f"need a non-empty list of metarl.Episode, got {episodes!r:.200}")
+    width = int(np.prod(action_space.shape))
+    for e in episodes:
+        if e.actions.ndim != 2 or e.actions.shape[1] != width:
+            raise ValueError(
+                f"PEARL's episodes need actions of shape (T, {width}), got {e.actions.shape}"
+            )
+    obs = np.concatenate([e.observations for e in episodes])
+    next_obs = np.concatenate(
+        [np.concatenate([e.observations[1:], e.final_observation[None]]) for e in episodes]
+    )
+    rewards = np.concatenate([e.rewards for e in episodes])
+    zeros = np.zeros_like(rewards)
+    return Episodes(
+        obs=obs[:, None], action=to_policy_units(np.concatenate([e.actions for e in episodes]),
+                                                 action_space)[:, None],
+        reward=rewards[:, None], critic_reward=rewards[:, None], next_obs=next_obs[:, None],
+        terminal=zeros[:, None], mask=np.ones_like(rewards)[:, None], success=None,
+    )
+
+
+class LatentPolicy:
+    """PEARL's policy conditioned on one task embedding ``z`` ``[1, L]``; it acts on numpy
+    observations with actions in ``action_space``'s units (its state is always ``None``).
+
+    ``deterministic`` (here or in ``predict``) takes the mean action, as PEARL evaluates.
+    ``posterior`` is the distribution ``z`` was drawn from (its ``variance`` says how sure the
+    agent is of the task), where known."""
+
+    def __init__(
+        self,
+        model: PEARLModel,
+        z: torch.Tensor,
+        action_space: gym.spaces.Box,
+        seed: int,
+        deterministic: bool = False,
+        posterior: Gaussian | None = None,
+    ):
+        self.model, self.z, self.action_space = model, z, action_space
+        self.posterior = posterior
+        self.obs_dim = int(model.policy.obs_dim)
+        self.deterministic = deterministic
+        self.generator = torch.Generator(device=z.device).manual_seed(seed)
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, None]:
+        """Action(s) for one observation ``(obs_dim,)`` or a batch ``(n, obs_dim)``."""
+        obs = check_observation(observation, self.obs_dim)
+        batch = obs.reshape(-1, self.obs_dim)
+        action = self.model.act(
+            batch, self.z.expand(len(batch), -1), deterministic or self.deterministic,
+            self.generator,
+        )
+        action = to_env_units(action, self.action_space)
+        return (action[0] if obs.ndim == 1 else action), None
+
+
+class PEARLAdaptiveAgent:
+    """A trained PEARL model as an :class:`~metarl.agents.inference.AdaptiveAgent`.
+
+    Args:
+        model: the networks.
+        env_id, env_kwargs: the family it was trained on.
+        context_episodes: episodes ``adapt(task)`` and ``adapt(env=...)`` collect.
+        deterministic: collect them with the mean action (PEARL's evaluation).
+    """
+
+    def __init__(
+        self,
+        model: PEARLModel,
+        env_id: str,
+        env_kwargs: Mapping[str, Any],
+        context_episodes: int = 2,
+        deterministic: bool = True,
+    ):
+        self.model = model
+        self.context_episodes = require_int("context_episodes", context_episodes)
+        self.deterministic = deterministic
+        self.collector = Collector(env_id, env_kwargs, max_envs=1)
+
+    @property
+    def task_distribution(self) -> TaskDistribution:
+        """The family's tasks."""
+        return self.collector.task_distribution
+
+    @torch.no_grad()
+    def adapt(
+        self,
+        task: Task | None = None,
+        *,
+        env: gym.Env | None = None,
+        episodes: Sequence[Episode] | None = None,
+        seed: int = 0,
+    ) -> LatentPolicy:
+        """The policy conditioned on ``z`` from the posterior given the experience (see
+        :class:`~metarl.agents.inference.AdaptiveAgent`).
+
+        Raises:
+            ValueError: not exactly one of ``task``, ``env``, ``episodes``; a task of another
+                family; episodes whose observation or action sizes differ from the model's.
+        """
+        require_one_source(task, env, episodes)
+        seed = require_seed("seed", seed)
+        generator = torch.Generator(device=self.model.log_alpha.device).manual_seed(seed)
+        space = self.collector.action_space
+        if task is not None:
+            history = posterior_trial(
+                self.model, self.collector, [self.task_distribution.validate(task)],
+                self.context_episodes, seed, generator, self.deterministic,
+            )
+        elif env is not None:
+            history = []
+            for k in range(self.context_episodes):
+                policy = LatentPolicy(
+                    self.model, task_latent(self.model, history, 1, generator), space, seed + k,
+                    self.deterministic,
+                )
+                history.append(as_context(collect_episodes(env, policy, 1, seed=seed + k), space))
+        else:
+            history = [as_context(episodes, space)]
+            size = history[0].obs.shape[-1]
+            if size != self.model.policy.obs_dim:
+                raise ValueError(
+                    f"the episodes' observations have size {size}, the policy's "
+                    f"{self.model.policy.obs_dim}"
+                )
+        posterior = task_posterior(self.model, history, 1)
+        return LatentPolicy(
+            self.model, posterior.sample(generator), space, seed, posterior=posterior
+        )
+
+    def close(self) -> None:
+        """Close the collection envs."""
+        self.collector.close()

@@ -1,0 +1,105 @@
+"""PEARL through ``metarl.load``: adapt from a task, an env or episodes, then ``predict``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import metarl
+from metarl.agents.pearl.adaptive import LatentPolicy, PEARLAdaptiveAgent
+from metarl.runs.train import train
+from metarl.sampling import Episode
+from tests.agents.pearl.test_trainer import _config
+
+ENV = "metarl/Navigation2DSparse-v0"
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory) -> PEARLAdaptiveAgent:
+    root = tmp_path_factory.mktemp("pearl") / "run"
+    train(_config(iterations=1), root, progress=False).close()
+    loaded = metarl.load(root)
+    yield loaded
+    loaded.close()
+
+
+def _episodes(rng: np.random.Generator, task, count: int = 2) -> list[Episode]:
+    """Random-action episodes of ``task`` in a plain Gymnasium loop."""
+    env = gym.make(ENV, max_episode_steps=10)
+    episodes = []
+    for i in range(count):
+        obs, _ = env.reset(seed=i, options={"task": task})
+        observations, actions, rewards, done = [], [], [], False
+        while not done:
+            action = rng.uniform(-0.1, 0.1, size=2).astype(np.float32)
+            observations.append(obs)
+            actions.append(action)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            rewards.append(reward)
+            done = terminated or truncated
+        episodes.append(Episode(np.array(observations), np.array(actions), np.array(rewards),
+                                terminated, obs))
+    return episodes
+
+
+def test_adapt_to_a_task_is_seeded_and_acts_within_the_bounds(agent):
+    assert isinstance(agent, PEARLAdaptiveAgent)
+    task = agent.task_distribution.split("test").tasks[0]
+    first, again = agent.adapt(task, seed=4), agent.adapt(task, seed=4)
+    assert isinstance(first, LatentPolicy)
+    torch.testing.assert_close(first.z, again.z)
+    obs = np.array([[0.0, 0.0], [0.3, -0.2], [1.0, 1.0]], dtype=np.float32)
+    actions, state = first.predict(obs, deterministic=True)
+    assert state is None and actions.shape == (3, 2)
+    assert np.all(np.abs(actions) <= 0.1 + 1e-7)
+    np.testing.assert_allclose(first.predict(obs[1], deterministic=True)[0], actions[1], rtol=1e-6)
+    assert not torch.equal(agent.adapt(task, seed=5).z, first.z)
+
+
+def test_adapt_from_episodes_is_the_product_of_the_encoders_factors_by_hand(agent):
+    task = agent.task_distribution.split("test").tasks[1]
+    episodes = _episodes(np.random.default_rng(0), task)
+    policy = agent.adapt(episodes=episodes, seed=0)
+    # The context by hand: (s, a scaled to [-1, 1], r, s') of every step of both episodes.
+    rows = []
+    for e in episodes:
+        next_obs = np.concatenate([e.observations[1:], e.final_observation[None]])
+        for t in range(len(e)):
+            rows.append(np.concatenate([e.observations[t], e.actions[t] / 0.1, [e.rewards[t]],
+                                        next_obs[t]]))
+    context = torch.tensor(np.array(rows), dtype=torch.float32)
+    with torch.no_grad():
+        factors = agent.model.encoder.factors(context)
+    precision = 1.0 / factors.variance.clamp(min=1e-7)
+    mean = (precision * factors.mean).sum(0) / precision.sum(0)
+    torch.testing.assert_close(policy.posterior.mean[0], mean, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(policy.posterior.variance[0], 1.0 / precision.sum(0), rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_adapt_in_a_user_env_runs_the_context_episodes_there(agent):
+    env = gym.make(ENV, max_episode_steps=10)
+    task = agent.task_distribution.split("test").tasks[2]
+    env.reset(options={"task": task})
+    policy = agent.adapt(env=env, seed=1)
+    assert policy.posterior.variance.shape == (1, agent.model.encoder.latent_size)
+    # two episodes of context narrow the unit prior
+    assert float(policy.posterior.variance.max()) < 1.0
+    torch.testing.assert_close(agent.adapt(env=env, seed=1).z, policy.z)
+
+
+def test_bad_sources_are_refused(agent):
+    task = agent.task_distribution.split("test").tasks[0]
+    with pytest.raises(ValueError, match="exactly one of task, env, episodes; got none"):
+        agent.adapt()
+    with pytest.raises(ValueError, match=r"got \['task', 'episodes'\]"):
+        agent.adapt(task, episodes=_episodes(np.random.default_rng(0), task, 1))
+    short = Episode(np.zeros((3, 3)), np.zeros((3, 2)), np.zeros(3))
+    with pytest.raises(ValueError, match="observations have size 3, the policy's 2"):
+        agent.adapt(episodes=[short])
+    with pytest.raises(ValueError, match=r"actions of shape \(T, 2\)"):
+        agent.adapt(episodes=[Episode(np.zeros((3, 2)), np.zeros(3, dtype=np.int64), np.zeros(3))])
+    with pytest.raises(ValueError, match=r"observation must have shape \(2,\)"):
+        agent.adapt(task).predict(np.zeros(3))
