@@ -29,8 +29,10 @@ Sections:
   where ``sb3_contrib`` is not installed (it is no dependency of metarl).
 - ``pearl``: PEARL's gradient steps per second with its HalfCheetahVel settings (meta-batch 16 x
   256 transitions, context 100, 3x300 networks, 3x200 encoder; HalfCheetah's 20-d observations,
-  6-d actions) for the update that takes the whole meta-batch through each network in one forward
-  and for the same update looping over the tasks, one forward each (target: batched >= 3x the
+  6-d actions), with ``configs/pearl/halfcheetah-vel-small.yaml``'s and with
+  ``configs/pearl/navigation2d-sparse-small.yaml``'s (2-d observations and actions), for the
+  update that takes the whole meta-batch through each network in one forward and for the same
+  update looping over the tasks, one forward each (target: batched >= 3x the
   loop); and env steps per second of PEARL's collection (policy forward with a sampled ``z`` and
   env step, one task per sub-env) on Navigation2DSparse at 10 tasks and, with the ``mujoco``
   extra, HalfCheetahVel at 5 tasks.
@@ -57,6 +59,7 @@ import gymnasium as gym
 import numpy as np
 
 import metarl
+from metarl.files import atomic_write_text
 
 logger = logging.getLogger("metarl.benchmark")
 
@@ -249,14 +252,16 @@ def bench_rl2(seconds: float) -> dict[str, Any]:
 PEARL_SPEEDUP_TARGET = 3.0
 
 
-def _pearl_gradient_steps(options: Any, tasks: int, min_seconds: float) -> dict[str, Any]:
-    """PEARL's gradient steps/s on random data of HalfCheetah's sizes, batched vs looped."""
+def _pearl_gradient_steps(
+    options: Any, tasks: int, min_seconds: float, obs_dim: int = 20, action_dim: int = 6
+) -> dict[str, Any]:
+    """PEARL's gradient steps/s on random data of the given sizes (default HalfCheetah's),
+    batched vs looped."""
     import torch
 
     from metarl.agents.pearl import PEARLModel
     from metarl.agents.pearl.update import PEARLUpdate
 
-    obs_dim, action_dim = 20, 6
     generator = torch.Generator().manual_seed(0)
 
     def fields(rows: int) -> dict[str, torch.Tensor]:
@@ -304,12 +309,17 @@ def bench_pearl(min_seconds: float) -> dict[str, Any]:
     from metarl.agents.pearl.collect import Collector
     from metarl.runs.config import load_config
 
-    small = load_config(Path(__file__).parent.parent / "configs/pearl/halfcheetah-vel-small.yaml")
+    configs = Path(__file__).parent.parent / "configs/pearl"
+    small = load_config(configs / "halfcheetah-vel-small.yaml")
+    sparse = load_config(configs / "navigation2d-sparse-small.yaml")
     result: dict[str, Any] = {
         "torch_threads": torch.get_num_threads(),
         "paper_settings": _pearl_gradient_steps(PEARLOptions(), 16, min_seconds),
         "halfcheetah_vel_small_settings": _pearl_gradient_steps(
             small.kind_options(), small.meta_batch_size, min_seconds
+        ),
+        "navigation2d_sparse_small_settings": _pearl_gradient_steps(
+            sparse.kind_options(), sparse.meta_batch_size, min_seconds, obs_dim=2, action_dim=2
         ),
     }
     generator = torch.Generator().manual_seed(0)
@@ -581,8 +591,7 @@ def main() -> None:
     report["maml_trpo_halfcheetah_vel_ray_seconds_per_iteration"] = bench_ray_scaling(
         1 if args.quick else 4
     )
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=2)
+    atomic_write_text(args.out, json.dumps(report, indent=2))
     logger.info("wrote %s", args.out)
 
 
