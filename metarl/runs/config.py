@@ -248,22 +248,26 @@ def _overridden(data: Mapping[str, Any], assignments: Iterable[str]) -> dict[str
         if not sep:
             raise ConfigError(f"--set takes key=value, got {assignment!r}")
         try:
-            _assign(data, key.strip(), yaml.safe_load(text))
+            value = yaml.safe_load(text)
         except (yaml.YAMLError, ValueError, RecursionError) as err:
             problem = getattr(err, "problem", None) or str(err) or type(err).__name__
             raise ConfigError(
                 f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
             ) from None
+        _assign(data, key.strip(), value)
     return data
 
 
 def _assign(data: dict[str, Any], key: str, value: Any) -> None:
-    """``data[key] = value``; a dotted key ``outer.inner`` sets a key of a mapping-valued key."""
+    """``data[key] = value``; a dotted key ``outer.inner`` sets a key of a mapping-valued key
+    (one that is unset, ``None``, starts as an empty mapping)."""
     head, dot, rest = key.partition(".")
     if not dot:
         data[key] = value
         return
     inner = data.get(head)
+    if inner is None:
+        inner = {}
     if not isinstance(inner, dict):
         raise ConfigError(f"--set {key}: {head!r} is not a mapping-valued key")
     inner = dict(inner)

@@ -105,8 +105,12 @@ def test_kind_options_are_checked_like_config_keys(counter_kind):
         TrainConfig(agent="counter", agent_options={"stp": 1.0})
     with pytest.raises(ConfigError, match="step must be of type float, got 'fast'"):
         TrainConfig(agent="counter", agent_options={"step": "fast"})
-    with pytest.raises(ConfigError, match="'iterations' is not a mapping-valued key"):
+    with pytest.raises(ConfigError, match="'iterations' is not a mapping-valued key") as info:
         TrainConfig().with_overrides(["iterations.x=1"])
+    assert "YAML" not in str(info.value)
+    # a mapping-valued key left unset takes a dotted --set
+    config = TrainConfig(env="metarl/Bandit-v0").with_overrides(["env_kwargs.max_episode_steps=100"])
+    assert config.env_kwargs == {"max_episode_steps": 100}
 
 
 def test_unknown_kinds_and_maml_options_are_refused():
