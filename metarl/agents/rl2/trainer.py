@@ -65,7 +65,9 @@ class RL2Options:
     max_grad_norm: float = 0.5
     """Gradient-norm clipping."""
     reward_scale: float = 1.0
-    """Rewards are multiplied by this in the advantages and value targets (not in the inputs)."""
+    """Rewards are multiplied by this in the advantages and value targets (not in the inputs).
+    The value head shares the recurrent core, so value targets far above 1 let the value loss
+    dominate the clipped gradient; pick a scale that keeps a trial's return near 1-10."""
     init_std: float = 1.0
     """Initial standard deviation of a Gaussian policy (``Box`` actions)."""
 
