@@ -271,6 +271,14 @@ class Index(Parameter):
         return f"integers in [0, {self.count - 1}]"
 
 
+def _point(name: str, default: Any) -> np.ndarray:
+    """``default`` as a float64 2-D point, else ``ValueError`` naming parameter ``name``."""
+    point = np.asarray(default, dtype=np.float64)
+    if point.shape != (2,):
+        raise ValueError(f"parameter {name!r}: default must be a 2-D point, got {default!r}")
+    return point
+
+
 class Disk(Parameter):
     """A 2-D point drawn uniformly from the disk of radius ``radius`` around the origin.
 
@@ -296,9 +304,7 @@ class Disk(Parameter):
             )
         self.radius = float(radius)
         self.ood_radius = None if ood_radius is None else float(ood_radius)
-        self._default = np.asarray(default, dtype=np.float64)
-        if self._default.shape != (2,):
-            raise ValueError(f"parameter {name!r}: default must be a 2-D point, got {default!r}")
+        self._default = _point(name, default)
         self.check_value(self._default, "the default task")
 
     @property
@@ -369,9 +375,7 @@ class Arc(Parameter):
                 f"parameter {name!r}: need -pi <= low < high <= pi, got [{low}, {high}]"
             )
         self.radius, self.low, self.high = float(radius), float(low), float(high)
-        self._default = np.asarray(default, dtype=np.float64)
-        if self._default.shape != (2,):
-            raise ValueError(f"parameter {name!r}: default must be a 2-D point, got {default!r}")
+        self._default = _point(name, default)
         self.check_value(self._default, "the default task")
 
     @property
