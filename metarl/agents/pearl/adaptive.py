@@ -8,7 +8,7 @@ drawn from the posterior given all of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -99,7 +99,8 @@ class PEARLAdaptiveAgent:
 
     Args:
         model: the networks.
-        env_id, env_kwargs: the family it was trained on.
+        collector: runs ``adapt(task)``'s episodes on the family it was trained on (the trainer's;
+            :meth:`close` closes it).
         context_episodes: episodes ``adapt(task)`` and ``adapt(env=...)`` collect.
         deterministic: collect them with the mean action (PEARL's evaluation).
     """
@@ -107,15 +108,13 @@ class PEARLAdaptiveAgent:
     def __init__(
         self,
         model: PEARLModel,
-        env_id: str,
-        env_kwargs: Mapping[str, Any],
+        collector: Collector,
         context_episodes: int = 2,
         deterministic: bool = True,
     ):
-        self.model = model
+        self.model, self.collector = model, collector
         self.context_episodes = require_int("context_episodes", context_episodes)
         self.deterministic = deterministic
-        self.collector = Collector(env_id, env_kwargs, max_envs=1)
 
     @property
     def task_distribution(self) -> TaskDistribution:

@@ -180,10 +180,10 @@ class PEARLTrainer:
 
     def adaptive_agent(self) -> PEARLAdaptiveAgent:
         """These networks as an :class:`~metarl.agents.inference.AdaptiveAgent` (``metarl.load``):
-        ``adapt`` infers the task from two episodes of context, then ``predict`` acts."""
+        ``adapt`` infers the task from two episodes of context, then ``predict`` acts. It shares
+        this trainer's collector (closing it closes the trainer's envs)."""
         return PEARLAdaptiveAgent(
-            self.model, self.collector.env_id, self.collector.env_kwargs,
-            deterministic=self.options.eval_deterministic,
+            self.model, self.collector, deterministic=self.options.eval_deterministic
         )
 
     def state_dict(self) -> dict[str, Any]:
