@@ -28,17 +28,20 @@ BANDIT = "metarl/Bandit-v0"
 
 
 def _network(
-    env_id: str, cell: str = "gru", **env_kwargs
+    env_id: str, cell: str = "gru", embedding_sizes: tuple[int, ...] = (), **env_kwargs
 ) -> tuple[RecurrentActorCritic, TrialInputs, gym.vector.VectorEnv]:
     envs = make_trial_envs(env_id, 6, env_kwargs)
     inputs = TrialInputs(envs.single_observation_space, envs.single_action_space)
     torch.manual_seed(0)
-    return RecurrentActorCritic(inputs.size, envs.single_action_space, 16, cell), inputs, envs
+    network = RecurrentActorCritic(
+        inputs.size, envs.single_action_space, 16, cell, embedding_sizes=embedding_sizes
+    )
+    return network, inputs, envs
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_forward_over_a_trial_equals_stepping_it(cell):
-    network, inputs, _ = _network(NAV, cell)
+@pytest.mark.parametrize(("cell", "embedding_sizes"), [("gru", ()), ("lstm", ()), ("gru", (8,))])
+def test_forward_over_a_trial_equals_stepping_it(cell, embedding_sizes):
+    network, inputs, _ = _network(NAV, cell, embedding_sizes)
     x = torch.randn(25, 4, inputs.size)
     state = network.initial_state(4)
     whole, final = network(x, state)
@@ -133,6 +136,8 @@ def test_options_are_checked():
         RL2Options(cell="rnn")
     with pytest.raises(ValueError, match="gae_lambda must lie in"):
         RL2Options(gae_lambda=1.5)
+    with pytest.raises(ValueError, match="embedding_sizes entry"):
+        RL2Options(embedding_sizes=(64, 0))
     with pytest.raises(ConfigError, match="hidden_size"):
         TrainConfig(env=BANDIT, agent="rl2", agent_options={"hidden_size": "big"})
 

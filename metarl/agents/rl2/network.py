@@ -81,6 +81,8 @@ class RecurrentActorCritic(nn.Module):
         hidden_size: units of the recurrent core.
         cell: ``gru`` or ``lstm``.
         init_std: initial standard deviation of a Gaussian policy.
+        embedding_sizes: hidden layers (tanh) of an MLP applied to each step's input before the
+            core; none: the core reads the input itself.
     """
 
     def __init__(
@@ -90,9 +92,15 @@ class RecurrentActorCritic(nn.Module):
         hidden_size: int = 256,
         cell: Cell = "gru",
         init_std: float = 1.0,
+        embedding_sizes: tuple[int, ...] = (),
     ):
         super().__init__()
         require_int("input_size", input_size)
+        layers: list[nn.Module] = []
+        for size in embedding_sizes:
+            layers += [nn.Linear(input_size, require_int("embedding size", size)), nn.Tanh()]
+            input_size = size
+        self.embedding = nn.Sequential(*layers)
         self.hidden_size = require_int("hidden_size", hidden_size)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
@@ -127,6 +135,7 @@ class RecurrentActorCritic(nn.Module):
         Returns the features ``[T, B, hidden_size]`` (for :meth:`distribution` and
         :meth:`value`) and the state after the last step.
         """
+        inputs = self.embedding(inputs)
         if self.cell == "gru":
             features, h = self.core(inputs, state.unsqueeze(0).contiguous())
             return features, h.squeeze(0)

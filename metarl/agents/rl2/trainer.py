@@ -70,12 +70,16 @@ class RL2Options:
     dominate the clipped gradient; pick a scale that keeps a trial's return near 1-10."""
     init_std: float = 1.0
     """Initial standard deviation of a Gaussian policy (``Box`` actions)."""
+    embedding_sizes: tuple[int, ...] = ()
+    """Hidden layers (tanh) of an MLP that embeds each step's input before the recurrent core."""
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "episodes_per_trial", "trials_per_task", "epochs", "minibatches"):
             require_int(name, getattr(self, name))
         if self.bptt_steps is not None:
             require_int("bptt_steps", self.bptt_steps)
+        for size in self.embedding_sizes:
+            require_int("embedding_sizes entry", size)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {list(CELLS)}, got {self.cell!r}")
         for name in ("learning_rate", "clip", "max_grad_norm", "reward_scale", "init_std"):
@@ -134,7 +138,7 @@ class RL2Trainer:
             torch.manual_seed(seed)
             self.network = RecurrentActorCritic(
                 self.inputs.size, self.envs.single_action_space, options.hidden_size,
-                options.cell, options.init_std,
+                options.cell, options.init_std, tuple(options.embedding_sizes),
             ).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.network.parameters(), lr=options.learning_rate, eps=1e-5
