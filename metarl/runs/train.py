@@ -240,6 +240,8 @@ def _run(
 
 
 def _append_metrics(path: Path, metrics: dict[str, float]) -> None:
-    """Add a row to ``metrics.csv``, rewriting the file atomically (a kill leaves it whole)."""
-    header, rows = _read_metrics(path) if path.is_file() else (list(metrics), [])
+    """Add a row to ``metrics.csv``, rewriting the file atomically (a kill leaves it whole). A
+    metric the file has no column for yet (a run resumed by a newer metarl) gets a new column."""
+    header, rows = _read_metrics(path) if path.is_file() else ([], [])
+    header += [key for key in metrics if key not in header]
     atomic_write_text(path, _csv_text(header, [*rows, metrics]))

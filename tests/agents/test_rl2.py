@@ -14,7 +14,7 @@ import metarl  # noqa: F401  (registers the envs)
 from metarl.agents.adaptation import AdaptationSetting
 from metarl.agents.returns import gae
 from metarl.agents.rl2 import RecurrentActorCritic, RL2Options, RL2Trainer, TrialInputs
-from metarl.agents.rl2.ppo import trial_advantages
+from metarl.agents.rl2.ppo import PPOSettings, ppo_update, trial_advantages
 from metarl.agents.rl2.rollout import RL2Actor, TrialBatch, collect_trials
 from metarl.evaluation import AgentContext
 from metarl.references import RandomActions
@@ -107,6 +107,23 @@ def test_episodes_of_different_lengths_are_recorded_per_row():
     np.testing.assert_allclose(
         batch.rewards.sum(0).numpy(), batch.episode_returns.sum(1), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize(("target_kl", "steps", "epochs"), [(None, 12, 3), (1e-12, 1, 1)])
+def test_target_kl_stops_the_update_before_the_step_that_would_exceed_it(target_kl, steps, epochs):
+    """Without a target: epochs x minibatches Adam steps. With a tiny one: the second minibatch's
+    KL to the sampling policy already exceeds it, so only the first is stepped on."""
+    network, inputs, envs = _network(MDP)
+    batch = collect_trials(
+        network, inputs, envs, _tasks(envs), 2, seed=0, generator=torch.Generator().manual_seed(0),
+        max_steps=20, segment=5,
+    )
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-2)
+    settings = PPOSettings(0.99, 0.95, 0.2, 3, 4, 0.5, 0.0, 0.5, 1.0, target_kl)
+    stats = ppo_update(network, optimizer, batch, settings, torch.Generator().manual_seed(0))
+    taken = {int(state["step"]) for state in optimizer.state.values()}
+    assert taken == {steps} and stats["epochs"] == epochs
+    assert stats["approx_kl"] <= (float("inf") if target_kl is None else 1.5 * target_kl)
 
 
 def test_gae_runs_across_episode_boundaries_to_the_trial_end():

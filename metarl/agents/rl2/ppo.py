@@ -33,6 +33,7 @@ class PPOSettings:
     entropy_coeff: float
     max_grad_norm: float
     reward_scale: float
+    target_kl: float | None = None
 
 
 def trial_advantages(
@@ -75,8 +76,11 @@ def ppo_update(
     generator: torch.Generator,
 ) -> dict[str, float]:
     """``settings.epochs`` epochs of clipped PPO over the batch's trial segments, in
-    ``settings.minibatches`` shuffled minibatches (order drawn from ``generator``). Returns the
-    mean losses, entropy, approximate KL and clip fraction over all minibatches."""
+    ``settings.minibatches`` shuffled minibatches (order drawn from ``generator``). With
+    ``settings.target_kl`` set, the update stops at the first minibatch whose approximate KL to
+    the sampling policy exceeds ``1.5 * target_kl``, before stepping on it (SB3's rule). Returns
+    the mean losses, entropy, approximate KL and clip fraction over the minibatches stepped on,
+    and ``epochs``, the epochs begun."""
     advantages, targets = trial_advantages(
         batch, settings.gamma, settings.gae_lambda, settings.reward_scale
     )
@@ -95,7 +99,8 @@ def ppo_update(
     nonempty = torch.nonzero(cut["mask"].sum(0) > 0).squeeze(1).cpu()
     totals: dict[str, float] = {}
     updates = 0
-    for _ in range(settings.epochs):
+    limit = float("inf") if settings.target_kl is None else 1.5 * settings.target_kl
+    for epochs in range(1, settings.epochs + 1):
         order = nonempty[torch.randperm(len(nonempty), generator=generator)]
         for index in order.tensor_split(min(settings.minibatches, len(order))):
             index = index.to(states.device)
@@ -103,7 +108,8 @@ def ppo_update(
             features, _ = network(part["inputs"], states[index])
             dist = network.distribution(features)
             log_probs = dist.log_prob(part["actions"])
-            ratio = (log_probs - part["log_probs"]).exp()
+            log_ratio = log_probs - part["log_probs"]
+            ratio = log_ratio.exp()
             adv, mask = part["advantages"], part["mask"]
             surrogate = torch.min(
                 ratio * adv, ratio.clamp(1 - settings.clip, 1 + settings.clip) * adv
@@ -111,6 +117,10 @@ def ppo_update(
             policy_loss = -_masked_mean(surrogate, mask)
             value_loss = _masked_mean((network.value(features) - part["targets"]) ** 2, mask)
             entropy = _masked_mean(dist.entropy(), mask)
+            # KL(sampling || current) by Schulman's non-negative estimator (as SB3)
+            approx_kl = _masked_mean((ratio - 1 - log_ratio).detach(), mask)
+            if approx_kl > limit and updates:
+                return _means(totals, updates, epochs)
             loss = (
                 policy_loss + settings.value_coeff * value_loss - settings.entropy_coeff * entropy
             )
@@ -123,7 +133,7 @@ def ppo_update(
                     "policy_loss": policy_loss.detach(),
                     "value_loss": value_loss.detach(),
                     "entropy": entropy.detach(),
-                    "approx_kl": _masked_mean(part["log_probs"] - log_probs, mask),
+                    "approx_kl": approx_kl,
                     "clip_fraction": _masked_mean(
                         ((ratio - 1).abs() > settings.clip).float(), mask
                     ),
@@ -131,4 +141,8 @@ def ppo_update(
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
             updates += 1
-    return {key: value / updates for key, value in totals.items()}
+    return _means(totals, updates, settings.epochs)
+
+
+def _means(totals: dict[str, float], updates: int, epochs: int) -> dict[str, float]:
+    return {**{key: value / updates for key, value in totals.items()}, "epochs": float(epochs)}

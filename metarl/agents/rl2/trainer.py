@@ -64,6 +64,9 @@ class RL2Options:
     """Weight of the entropy bonus."""
     max_grad_norm: float = 0.5
     """Gradient-norm clipping."""
+    target_kl: float | None = None
+    """Stop an iteration's PPO epochs at the first minibatch whose approximate KL to the
+    sampling policy exceeds ``1.5 * target_kl`` (SB3's rule); none: run all epochs."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this in the advantages and value targets (not in the inputs).
     The value head shares the recurrent core, so value targets far above 1 let the value loss
@@ -78,6 +81,8 @@ class RL2Options:
             require_int(name, getattr(self, name))
         if self.bptt_steps is not None:
             require_int("bptt_steps", self.bptt_steps)
+        if self.target_kl is not None:
+            require_finite("target_kl", self.target_kl, 0.0, inclusive=False)
         for size in self.embedding_sizes:
             require_int("embedding_sizes entry", size)
         if self.cell not in CELLS:
@@ -146,7 +151,7 @@ class RL2Trainer:
         self.settings = PPOSettings(
             options.gamma, options.gae_lambda, options.clip, options.epochs, options.minibatches,
             options.value_coeff, options.entropy_coeff, options.max_grad_norm,
-            options.reward_scale,
+            options.reward_scale, options.target_kl,
         )
         self.max_steps = options.episodes_per_trial * int(self.envs.max_episode_steps)
         self.iteration = 0
