@@ -145,6 +145,29 @@ def test_resume_rewrites_metrics_atomically_and_removes_stale_temps(tmp_path, mo
     ]
 
 
+def test_resume_adds_a_column_for_a_metric_the_older_run_did_not_log(tmp_path):
+    """A run written by an older metarl, resumed by one that logs one more metric."""
+    folder = RunFolder(tmp_path / "run")
+    train(TINY, folder.root, progress=False)
+    last = load_checkpoint(folder.last)
+    last["iteration"] = last["learner"]["iteration"] = 2
+    save_checkpoint({k: v for k, v in last.items() if k != "format"}, folder.last)
+    with open(folder.metrics, newline="") as f:
+        rows = list(csv.DictReader(f))
+    dropped = "step_fraction"  # as if the older metarl had not logged it
+    assert dropped in rows[0]
+    folder.metrics.write_text(
+        "\n".join(",".join(v for k, v in row.items() if k != dropped) for row in [
+            {k: k for k in rows[0]}, *rows[:2]
+        ]) + "\n"
+    )
+    resume(folder.root, progress=False)
+    with open(folder.metrics, newline="") as f:
+        resumed = list(csv.DictReader(f))
+    assert [row["iteration"] for row in resumed] == ["1", "2", "3", "4"]
+    assert [row[dropped] == "" for row in resumed] == [True, True, False, False]
+
+
 def test_resume_refuses_a_foreign_metrics_file(tmp_path):
     folder = RunFolder(tmp_path / "run")
     train(TINY, folder.root, progress=False)
