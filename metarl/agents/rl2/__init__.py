@@ -6,6 +6,8 @@ episodes of a trial, meta-trained with PPO on whole trials.
 - :mod:`~metarl.agents.rl2.ppo`: GAE over whole trials and PPO with truncated BPTT.
 - :mod:`~metarl.agents.rl2.trainer`: the trainer (``agent: rl2`` in a run config) and the graded
   agent.
+- :mod:`~metarl.agents.rl2.adaptive`: the inference protocol (``metarl.load``): adapt by running
+  the first episodes of a trial, then continue it with ``predict``.
 """
 
 from metarl.agents.rl2.network import RecurrentActorCritic, TrialInputs

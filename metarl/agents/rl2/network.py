@@ -57,18 +57,29 @@ class TrialInputs:
         """``[B, size]`` float32 inputs at observations ``obs`` (``[B, obs_size]``)."""
         return np.concatenate([np.asarray(obs, dtype=np.float32), self._previous], axis=1)
 
+    @property
+    def previous(self) -> np.ndarray:
+        """A copy of the rows' previous-step parts ``[B, action_size + 2]``."""
+        return self._previous.copy()
+
+    def encode(
+        self, actions: np.ndarray, rewards: np.ndarray, episode_end: np.ndarray
+    ) -> np.ndarray:
+        """The previous-step parts ``[n, action_size + 2]`` of ``n`` steps."""
+        part = np.zeros((len(actions), self.action_size + 2), dtype=np.float32)
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            part[np.arange(len(part)), np.asarray(actions) - int(space.start)] = 1.0
+        else:
+            part[:, : self.action_size] = np.clip(actions, space.low, space.high)
+        part[:, -2], part[:, -1] = rewards, episode_end
+        return part
+
     def record(
         self, actions: np.ndarray, rewards: np.ndarray, episode_end: np.ndarray, rows: np.ndarray
     ) -> None:
         """The step the rows ``rows`` (a bool mask) just took becomes their previous step."""
-        part = np.zeros((int(rows.sum()), self.action_size + 2), dtype=np.float32)
-        space = self.action_space
-        if isinstance(space, gym.spaces.Discrete):
-            part[np.arange(len(part)), actions[rows] - int(space.start)] = 1.0
-        else:
-            part[:, : self.action_size] = np.clip(actions[rows], space.low, space.high)
-        part[:, -2], part[:, -1] = rewards[rows], episode_end[rows]
-        self._previous[rows] = part
+        self._previous[rows] = self.encode(actions[rows], rewards[rows], episode_end[rows])
 
 
 class RecurrentActorCritic(nn.Module):

@@ -13,13 +13,14 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 import torch
+from torch.distributions import Distribution
 
 from metarl.agents.rl2.network import RecurrentActorCritic, TrialInputs
 from metarl.sampling.noise import sample_actions
 from metarl.sampling.trials import run_trials
 from metarl.tasks import Task
 
-__all__ = ["RL2Actor", "TrialBatch", "collect_trials"]
+__all__ = ["RL2Actor", "TrialBatch", "collect_trials", "draw_actions"]
 
 
 class TrialBatch(NamedTuple):
@@ -43,6 +44,19 @@ class TrialBatch(NamedTuple):
     """``[ceil(T / segment), B, state_size]`` recurrent state at the start of each segment."""
     episode_returns: np.ndarray
     """``[B, episodes]`` undiscounted episode returns."""
+
+
+def draw_actions(
+    dist: Distribution, inputs: TrialInputs, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """Actions of a batch of rows sampled from ``dist`` (on ``device``) with noise drawn from
+    ``generator`` (a CPU generator): uniforms for a categorical policy (inverse CDF), normals
+    for a Gaussian one."""
+    rows = dist.batch_shape[0]
+    discrete = isinstance(inputs.action_space, gym.spaces.Discrete)
+    shape = (rows,) if discrete else (rows, inputs.action_size)
+    noise = (torch.rand if discrete else torch.randn)(shape, generator=generator)
+    return sample_actions(dist, noise.to(device), slice(None))
 
 
 class RL2Actor:
@@ -99,9 +113,7 @@ class RL2Actor:
             features, state = self.network(x.unsqueeze(0), self.state)
             features = features.squeeze(0)
             dist = self.network.distribution(features)
-            shape = (len(x),) if self.discrete else (len(x), self.inputs.action_size)
-            noise = (torch.rand if self.discrete else torch.randn)(shape, generator=self.generator)
-            actions = sample_actions(dist, noise.to(self.device), slice(None))
+            actions = draw_actions(dist, self.inputs, self.generator, self.device)
             self.state = torch.where(active_t.unsqueeze(1), state, self.state)
             if self.recording:
                 t, rows = self.t[active_t], self.rows[active_t]

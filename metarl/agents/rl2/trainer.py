@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from metarl.agents.device import resolve_device
+from metarl.agents.rl2.adaptive import RL2AdaptiveAgent
 from metarl.agents.rl2.network import CELLS, Cell, RecurrentActorCritic, TrialInputs
 from metarl.agents.rl2.ppo import PPOSettings, ppo_update
 from metarl.agents.rl2.rollout import RL2Actor, collect_trials
@@ -208,6 +209,12 @@ class RL2Trainer:
 
     def graded_agent(self) -> RL2Agent:
         return RL2Agent(self.network, self.env, self.env_kwargs)
+
+    def adaptive_agent(self) -> RL2AdaptiveAgent:
+        """The network under the inference protocol: ``adapt`` runs the first
+        ``episodes_per_trial - 1`` episodes of a trial on the trainer's envs (the agent's
+        ``close`` closes them), the policy continues it."""
+        return RL2AdaptiveAgent(self.network, self.envs, self.options.episodes_per_trial - 1)
 
     def close(self) -> None:
         self.envs.close()
