@@ -106,6 +106,8 @@ def test_predict_batches_rows_and_keeps_actions_in_bounds():
     assert following.shape == (2, 2) and state.hidden.shape == (2, 16)
     with pytest.raises(ValueError, match="reads the previous step's reward"):
         policy.predict(obs, state)
+    with pytest.raises(ValueError, match="the state holds 2 rows, the observation 1"):
+        policy.predict(obs[0], state, reward=0.0)
     with pytest.raises(ValueError, match="observation must have shape"):
         policy.predict(np.zeros(3))
     agent.close()
@@ -141,3 +143,18 @@ def test_metarl_load_rebuilds_an_rl2_run(tmp_path):
     action, state = agent.adapt(task, seed=0).predict(np.zeros(2, dtype=np.float32))
     assert action.shape == (2,) and isinstance(state, RL2State)
     agent.close()
+
+
+def test_predict_offsets_discrete_actions_by_the_space_start():
+    """A ``Discrete(3, start=2)`` space: actions 2-4, and the next input's one-hot at action - 2."""
+    obs_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    inputs = TrialInputs(obs_space, gym.spaces.Discrete(3, start=2))
+    torch.manual_seed(0)
+    network = RecurrentActorCritic(inputs.size, inputs.action_space, 8)
+    inputs.reset(1)
+    policy = RL2Policy(network, inputs, RL2State(network.initial_state(1), inputs.previous), 0)
+    state = None
+    for _ in range(20):
+        action, state = policy.predict(np.zeros(2), state, reward=None if state is None else 1.0)
+        assert action in (2, 3, 4)
+        np.testing.assert_array_equal(state.previous[0, :3], np.eye(3)[action - 2])

@@ -79,7 +79,8 @@ class RL2Policy:
         episode of the trial.
 
         Raises:
-            ValueError: a wrong observation shape, or a state without ``reward``.
+            ValueError: a wrong observation shape, a state of another number of rows, or a
+                state without ``reward``.
         """
         obs = check_observation(observation, self.inputs.obs_size)
         rows = obs.reshape(-1, self.inputs.obs_size)
@@ -92,6 +93,10 @@ class RL2Policy:
                 raise ValueError(
                     "RL^2 reads the previous step's reward: predict(obs, state, reward=r)"
                 )
+            if len(state.previous) != n:
+                raise ValueError(
+                    f"the state holds {len(state.previous)} rows, the observation {n}"
+                )
             hidden, previous = state.hidden, state.previous.copy()
             previous[:, -2] = np.broadcast_to(np.asarray(reward, dtype=np.float32), (n,))
             start = False if episode_start is None else episode_start
@@ -103,13 +108,12 @@ class RL2Policy:
             actions = dist.mode
         else:
             actions = draw_actions(dist, self.inputs, self.generator, self.device)
-        actions_np = actions.cpu().numpy()
-        after = self.inputs.encode(actions_np, np.zeros(n), np.zeros(n))
         space = self.inputs.action_space
         if self.network.discrete:
-            out = actions_np + int(space.start)
+            out = actions.cpu().numpy() + int(space.start)
         else:
-            out = np.clip(actions_np, space.low, space.high).astype(space.dtype)
+            out = np.clip(actions.cpu().numpy(), space.low, space.high).astype(space.dtype)
+        after = self.inputs.encode(out, np.zeros(n), np.zeros(n))
         return (out[0] if obs.ndim == 1 else out), RL2State(hidden, after)
 
 
