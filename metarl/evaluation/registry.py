@@ -7,8 +7,8 @@ from anywhere, never editing the evaluation.
 
 >>> from metarl.evaluation import registered_agents
 >>> registered_agents()
-['epsilon-greedy', 'oracle', 'oracle-sac', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch',
- 'thompson', 'ucb1']
+['bayes-optimal', 'epsilon-greedy', 'oracle', 'oracle-sac', 'pretrained', 'psrl', 'random',
+ 'random-actions', 'scratch', 'thompson', 'ucb1']
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ for _name, _path in {
     "thompson": "metarl.references.bandits:ThompsonSampling",
     "ucb1": "metarl.references.bandits:UCB1",
     "epsilon-greedy": "metarl.references.bandits:EpsilonGreedy",
+    "bayes-optimal": "metarl.references.bayes_optimal:BayesOptimalBandit",
     "psrl": "metarl.references.psrl:PSRL",
     "random-actions": "metarl.references.uniform:RandomActions",
 }.items():

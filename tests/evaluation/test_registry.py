@@ -64,10 +64,10 @@ def test_a_registered_agent_is_graded_and_reported_on_both_axes(tmp_path, toy_ag
 
 
 def test_registry_names_what_it_holds():
-    assert {"random", "pretrained", "oracle", "scratch", "thompson", "psrl"} <= set(
+    assert {"random", "pretrained", "oracle", "scratch", "thompson", "bayes-optimal", "psrl"} <= set(
         registered_agents()
     )
-    message = r"unknown agent 'nope'; registered: \['epsilon-greedy', 'oracle'"
+    message = r"unknown agent 'nope'; registered: \['bayes-optimal', 'epsilon-greedy'"
     with pytest.raises(ValueError, match=message):
         agent_factory("nope")
     with pytest.raises(ValueError, match="already registered"):

@@ -13,11 +13,12 @@ import pytest
 import metarl  # noqa: F401  (registers the envs)
 from metarl.agents.adaptation import AdaptationCurves, AdaptationSetting
 from metarl.evaluation import AgentContext, agent_factory
+from metarl.references.bayes_optimal import BayesOptimalValues
 from metarl.references.psrl import PSRLActor, value_iteration
 
 BANDIT = "metarl/Bandit-v0"
 MDP = "metarl/TabularMDP-v0"
-BANDITS = ["thompson", "ucb1", "epsilon-greedy", "random-actions"]
+BANDITS = ["thompson", "ucb1", "epsilon-greedy", "bayes-optimal", "random-actions"]
 
 
 def _context(env: str, **env_kwargs) -> AgentContext:
@@ -45,7 +46,7 @@ def test_bandits_where_every_arm_pays_the_same_sure_amount(name, mean):
 @pytest.mark.parametrize("name", BANDITS)
 def test_bandits_where_every_arm_pays_with_the_same_probability(name):
     """Whatever the policy, the trial return is Binomial(n, p): mean n p, variance n p (1 - p)."""
-    n, p, trials = 20, 0.3, 2000
+    n, p, trials = 10, 0.3, 2000  # n = 10: within what bayes-optimal solves exactly
     mean = _bandit_returns(name, [p] * 5, n, trials).returns[0, 0]
     assert abs(mean - n * p) < 4 * math.sqrt(n * p * (1 - p) / trials)
 
@@ -83,6 +84,65 @@ def test_greedy_references_when_one_arm_always_pays():
     # then missing 4 times in 5 (an upper bound of the loss after the arm is found).
     assert _bandit_returns("epsilon-greedy", arms, n, trials).returns[0, 0] > 0.8 * n
     assert _bandit_returns("thompson", arms, n, trials).returns[0, 0] > 0.8 * n
+
+
+def _bayes_optimal_naive(arms: int, horizon: int) -> float:
+    """The Bayes-optimal value by recursion over ordered count vectors (no symmetry, no cache)."""
+
+    def value(successes: list[int], failures: list[int]) -> float:
+        if sum(successes) + sum(failures) == horizon:
+            return 0.0
+        best = -1.0
+        for a in range(arms):
+            p = (1 + successes[a]) / (2 + successes[a] + failures[a])
+            successes[a] += 1
+            win = value(successes, failures)
+            successes[a] -= 1
+            failures[a] += 1
+            loss = value(successes, failures)
+            failures[a] -= 1
+            best = max(best, p * (1 + win) + (1 - p) * loss)
+        return best
+
+    return value([0] * arms, [0] * arms)
+
+
+def test_bayes_optimal_values_equal_closed_forms_and_a_naive_recursion():
+    # one pull: any arm, 1/2; two pulls of two arms: pull one, keep it after a success (2/3),
+    # switch after a failure (1/2): 1/2 (1 + 2/3) + 1/2 * 1/2 = 13/12
+    assert BayesOptimalValues(2, 1).prior_value() == pytest.approx(0.5)
+    assert BayesOptimalValues(2, 2).prior_value() == pytest.approx(13 / 12)
+    for arms, horizon in [(2, 6), (3, 5), (4, 4)]:
+        exact = BayesOptimalValues(arms, horizon).prior_value()
+        assert exact == pytest.approx(_bayes_optimal_naive(arms, horizon), rel=1e-12)
+    # after a success the arm that paid is the one to pull again; after a failure, another
+    values = BayesOptimalValues(3, 5)
+    assert values.best_arm(np.array([0, 1, 0]), np.array([0, 0, 0])) == 1
+    assert values.best_arm(np.array([0, 0, 0]), np.array([1, 0, 0])) == 1
+
+
+def test_bayes_optimal_policy_earns_its_value_on_tasks_drawn_from_the_prior():
+    """Its mean trial return over the family's own task distribution is the DP's prior value
+    (within 4 standard errors), and above Thompson sampling's on the same tasks and seeds."""
+    arms, n, count = 5, 10, 3000
+    tasks = gym.make(BANDIT, num_arms=arms).unwrapped.task_distribution.sample(count, seed=0)
+    setting = AdaptationSetting(tasks, 0, 1, 0, None)
+    context = _context(BANDIT, max_episode_steps=n, num_arms=arms)
+    optimal = agent_factory("bayes-optimal")(context).adaptation_curves(setting).returns[:, 0]
+    thompson = agent_factory("thompson")(context).adaptation_curves(setting).returns[:, 0]
+    value = BayesOptimalValues(arms, n).prior_value()
+    assert abs(optimal.mean() - value) < 4 * optimal.std() / math.sqrt(count), (optimal.mean(), value)
+    difference = optimal - thompson
+    assert difference.mean() > 4 * difference.std() / math.sqrt(count), difference.mean()
+
+
+def test_bayes_optimal_refuses_what_it_cannot_solve_exactly():
+    with pytest.raises(ValueError, match="5 arms and 100 pulls .* at most 5,000,000"):
+        BayesOptimalValues(5, 100)
+    tasks = [gym.make(BANDIT).unwrapped.task_distribution.task()]
+    agent = agent_factory("bayes-optimal")(_context(BANDIT))
+    with pytest.raises(ValueError, match="one episode of pulls per trial"):
+        agent.adaptation_curves(AdaptationSetting(tasks, 2, 1, 0, None))
 
 
 def _value_iteration_naive(transitions, rewards, horizon):
@@ -133,5 +193,7 @@ def test_psrl_beats_random_actions_on_mdps():
 def test_references_refuse_other_families():
     with pytest.raises(ValueError, match="thompson is a reference for metarl/Bandit-v0"):
         agent_factory("thompson")(_context(MDP))
+    with pytest.raises(ValueError, match="bayes-optimal is a reference for metarl/Bandit-v0"):
+        agent_factory("bayes-optimal")(_context(MDP))
     with pytest.raises(ValueError, match="psrl is a reference for metarl/TabularMDP-v0"):
         agent_factory("psrl")(_context(BANDIT))
