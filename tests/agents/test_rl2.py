@@ -14,7 +14,12 @@ import metarl  # noqa: F401  (registers the envs)
 from metarl.agents.adaptation import AdaptationSetting
 from metarl.agents.returns import gae
 from metarl.agents.rl2 import RecurrentActorCritic, RL2Options, RL2Trainer, TrialInputs
-from metarl.agents.rl2.ppo import PPOSettings, ppo_update, trial_advantages
+from metarl.agents.rl2.ppo import (
+    PPOSettings,
+    explained_variance,
+    ppo_update,
+    trial_advantages,
+)
 from metarl.agents.rl2.rollout import RL2Actor, TrialBatch, collect_trials
 from metarl.evaluation import AgentContext
 from metarl.references import RandomActions
@@ -124,6 +129,29 @@ def test_target_kl_stops_the_update_before_the_step_that_would_exceed_it(target_
     taken = {int(state["step"]) for state in optimizer.state.values()}
     assert taken == {steps} and stats["epochs"] == epochs
     assert stats["approx_kl"] <= (float("inf") if target_kl is None else 1.5 * target_kl)
+    _, targets = trial_advantages(batch, 0.99, 0.95)
+    assert stats["explained_variance"] == explained_variance(batch.values, targets, batch.mask)
+
+
+def test_explained_variance_against_numpy():
+    """1 - Var(residual) / Var(targets) over the masked steps; 1 for the targets themselves, 0
+    for their mean, nan for constant targets."""
+    generator = torch.Generator().manual_seed(0)
+    targets = torch.randn(7, 3, generator=generator)
+    values = targets + 0.5 * torch.randn(7, 3, generator=generator)
+    mask = torch.ones(7, 3)
+    mask[5:, 1] = 0.0
+    keep = mask.numpy() > 0
+    t, v = targets.numpy()[keep], values.numpy()[keep]
+    expected = 1 - np.var(t - v) / np.var(t)
+    assert explained_variance(values, targets, mask) == pytest.approx(expected, rel=1e-5)
+    values[~torch.from_numpy(keep)] = 1e6  # masked steps do not count
+    assert explained_variance(values, targets, mask) == pytest.approx(expected, rel=1e-5)
+    assert explained_variance(targets, targets, mask) == pytest.approx(1.0)
+    assert explained_variance(torch.full_like(targets, float(t.mean())), targets, mask) == (
+        pytest.approx(0.0, abs=1e-6)
+    )
+    assert np.isnan(explained_variance(values, torch.ones_like(targets), mask))
 
 
 def test_gae_runs_across_episode_boundaries_to_the_trial_end():

@@ -8,6 +8,7 @@ steps, and each segment is re-run from the recurrent state it started with when 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,7 @@ from metarl.agents.returns import gae
 from metarl.agents.rl2.network import RecurrentActorCritic
 from metarl.agents.rl2.rollout import TrialBatch
 
-__all__ = ["PPOSettings", "ppo_update", "trial_advantages"]
+__all__ = ["PPOSettings", "explained_variance", "ppo_update", "trial_advantages"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ def trial_advantages(
     return advantages, advantages + batch.values
 
 
+def explained_variance(values: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> float:
+    """``1 - Var(targets - values) / Var(targets)`` over the steps where ``mask`` is 1: 1 for a
+    perfect critic, 0 for one no better than the targets' mean, negative for worse (as SB3's
+    ``explained_variance``); nan when the targets do not vary."""
+    valid = mask > 0
+    target_var = targets[valid].var()
+    return float(1 - (targets - values)[valid].var() / target_var) if target_var > 0 else math.nan
+
+
 def _segments(tensor: torch.Tensor, length: int, count: int) -> torch.Tensor:
     """``[T, B, ...]`` padded to ``count * length`` steps and cut into ``[length, count * B, ...]``
     (column ``s * B + b`` is segment ``s`` of trial ``b``)."""
@@ -80,10 +90,12 @@ def ppo_update(
     ``settings.target_kl`` set, the update stops at the first minibatch whose approximate KL to
     the sampling policy exceeds ``1.5 * target_kl``, before stepping on it (SB3's rule). Returns
     the mean losses, entropy, approximate KL and clip fraction over the minibatches stepped on,
-    and ``epochs``, the epochs begun."""
+    ``epochs``, the epochs begun, and ``explained_variance``, the sampled values' explained
+    variance of the value targets (:func:`explained_variance`), before the update."""
     advantages, targets = trial_advantages(
         batch, settings.gamma, settings.gae_lambda, settings.reward_scale
     )
+    explained = explained_variance(batch.values, targets, batch.mask)
     valid = batch.mask > 0
     advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
     count = batch.states.shape[0]
@@ -120,7 +132,7 @@ def ppo_update(
             # KL(sampling || current) by Schulman's non-negative estimator (as SB3)
             approx_kl = _masked_mean((ratio - 1 - log_ratio).detach(), mask)
             if approx_kl > limit and updates:
-                return _means(totals, updates, epochs)
+                return _means(totals, updates, epochs, explained)
             loss = (
                 policy_loss + settings.value_coeff * value_loss - settings.entropy_coeff * entropy
             )
@@ -141,8 +153,14 @@ def ppo_update(
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
             updates += 1
-    return _means(totals, updates, settings.epochs)
+    return _means(totals, updates, settings.epochs, explained)
 
 
-def _means(totals: dict[str, float], updates: int, epochs: int) -> dict[str, float]:
-    return {**{key: value / updates for key, value in totals.items()}, "epochs": float(epochs)}
+def _means(
+    totals: dict[str, float], updates: int, epochs: int, explained: float
+) -> dict[str, float]:
+    return {
+        **{key: value / updates for key, value in totals.items()},
+        "epochs": float(epochs),
+        "explained_variance": explained,
+    }
