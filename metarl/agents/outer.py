@@ -21,6 +21,7 @@ from metarl.agents.optimization import (
     flatten_tensors,
 )
 from metarl.checkpoint import CheckpointError
+from metarl.validation import require_finite, short_repr
 
 __all__ = ["PPO", "TRPO", "MetaObjective", "OuterLoop", "ProMP"]
 
@@ -89,6 +90,9 @@ class _DataclassState:
     fields, "optimizer": the state of its optimiser, or None}``."""
 
     _optimizer: torch.optim.Optimizer | None = None
+    _adaptive: tuple[str, ...] = ()
+    """Fields that change during training (state a checkpoint restores); the others are the
+    config's settings."""
 
     def state_dict(self) -> dict[str, Any]:
         """The outer loop's kind and fields and its optimiser's state (None before the first
@@ -112,7 +116,18 @@ class _DataclassState:
                 f"the checkpoint holds {theirs}, this learner's outer loop is {mine}; load it "
                 "into a learner built with the same outer loop (config key outer)"
             )
-        for name, value in state["outer"].items():
+        settings = {n: v for n, v in state["outer"].items() if n not in self._adaptive}
+        mine_settings = {n: getattr(self, n) for n in settings}
+        if settings != mine_settings:
+            name = next(n for n in settings if settings[n] != mine_settings[n])
+            raise CheckpointError(
+                f"the checkpoint's outer loop has {name}={short_repr(settings[name])}, the "
+                f"config {short_repr(mine_settings[name])}; a checkpoint restores the outer "
+                f"loop's state ({', '.join(self._adaptive) or 'none'}), never its settings"
+            )
+        for name in self._adaptive:
+            value = state["outer"][name]
+            require_finite(name, value, 0.0, inclusive=False, error=CheckpointError)
             setattr(self, name, value)
         if state["optimizer"] is not None:
             self.optimizer(parameters).load_state_dict(state["optimizer"])
@@ -253,6 +268,7 @@ class ProMP(PPO):
     kl_coeff: float = 5e-4
     target_kl: float = 0.01
     adapt_kl_coeff: bool = True
+    _adaptive = ("kl_coeff",)
 
     def loss(self, current: MetaObjective) -> torch.Tensor:
         return current.clipped_surrogate(self.clip) + self.kl_coeff * current.pre_kl
