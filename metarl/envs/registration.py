@@ -59,6 +59,8 @@ def import_modules(modules: Iterable[str], what: str = "imports") -> None:
 
     Raises:
         ModuleNotFoundError: one cannot be found (naming it and ``what`` asked for it).
+        ImportError: importing one raised an error, a syntax error included (naming the module
+            and the error; the original is its ``__cause__``).
     """
     for module in modules:
         try:
@@ -67,6 +69,10 @@ def import_modules(modules: Iterable[str], what: str = "imports") -> None:
             raise ModuleNotFoundError(
                 f"{what}: cannot import module {module!r} ({err}); it must be importable from "
                 "the current folder or the Python path"
+            ) from err
+        except Exception as err:  # the user's module failed while running
+            raise ImportError(
+                f"{what}: importing module {module!r} raised {type(err).__name__}: {err}"
             ) from err
 
 
