@@ -6,6 +6,7 @@ it is read with ``torch.load(weights_only=True)``: a crafted file cannot execute
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from pathlib import Path
@@ -31,11 +32,15 @@ class CheckpointError(ValueError):
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
     """Write ``state`` to ``path`` atomically (:func:`metarl.files.atomic_write`).
 
-    An interrupted save leaves the previous checkpoint (if any) intact.
+    An interrupted save leaves the previous checkpoint (if any) intact. The state is serialised
+    in memory first, so that a full disk raises the system's ``OSError`` (torch's writer would
+    report it as an unrelated ``RuntimeError``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda file: torch.save({"format": FORMAT, **state}, file))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    atomic_write(path, lambda file: file.write(buffer.getbuffer()))
 
 
 def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, Any]:

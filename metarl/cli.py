@@ -25,6 +25,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -32,8 +33,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from metarl.envs.registration import import_modules
+from metarl.files import FolderLockedError
 from metarl.runs.config import ConfigError, load_config
-from metarl.runs.folder import RunFolder, RunFolderError
+from metarl.runs.folder import LOCK, RunFolder, RunFolderError
 
 __all__ = ["main"]
 
@@ -98,15 +100,13 @@ def _train(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from metarl.evaluation import output_paths
+    from metarl.files import hold_lock
     from metarl.runs.evaluate import evaluate_run, output_folders
 
     folder = output_folders(args.run)[0]
-    existing = [path for path in output_paths(folder).values() if path.exists()]
-    if existing and not args.overwrite:
-        raise RunFolderError(
-            f"{folder} already holds an evaluation ({', '.join(p.name for p in existing)}); "
-            "pass --overwrite to replace those files"
-        )
+    if Path(args.run).is_dir():
+        RunFolder(args.run).check_links()
+    _check_evaluation_folder(folder, output_paths(folder), args.overwrite)
     comparisons = [name for name in (args.comparisons or "").split(",") if name]
     result = evaluate_run(
         args.run,
@@ -120,11 +120,33 @@ def _evaluate(args: argparse.Namespace) -> None:
         args.device,
         args.evaluation_episodes,
     )
-    paths = result.write(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with hold_lock(folder / LOCK, f"the evaluation in {folder}"):
+        # again: another evaluation may have finished meanwhile
+        existing = _check_evaluation_folder(folder, output_paths(folder), args.overwrite)
+        paths = result.write(folder)
     print(result.table())
     print("\n" + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     if existing:
         print("replaced the earlier evaluation's " + ", ".join(str(p) for p in existing))
+
+
+def _check_evaluation_folder(folder: Path, outputs: dict[str, Path], overwrite: bool) -> list[Path]:
+    """The earlier evaluation's outputs in ``folder``; ``RunFolderError`` for a complete one
+    without ``overwrite`` (an interrupted one, missing some outputs, is completed) or a link."""
+    links = [path for path in (folder, *outputs.values()) if path.is_symlink()]
+    if links:
+        raise RunFolderError(
+            f"{links[0]} is a symbolic link; metarl never writes through a link: replace it "
+            "with a real folder or file"
+        )
+    existing = [path for path in outputs.values() if path.exists()]
+    if len(existing) == len(outputs) and not overwrite:
+        raise RunFolderError(
+            f"{folder} already holds an evaluation ({', '.join(p.name for p in existing)}); "
+            "pass --overwrite to replace those files"
+        )
+    return existing
 
 
 def _envs(args: argparse.Namespace) -> None:
@@ -218,12 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resume_hint(run_dir: Path) -> str:
-    """Where a stopped run stands and how to continue it."""
+def _resume_hint(run_dir: Path | None) -> str:
+    """Where a stopped run stands and how to continue it; ``""`` where ``run_dir`` is no run
+    folder (or cannot be read)."""
+    if run_dir is None:
+        return ""
     folder = RunFolder(run_dir)
-    if folder.last.is_file():
-        return f"last checkpoint: {folder.last}; continue with: metarl train --resume {run_dir}"
-    return f"no checkpoint yet; start over with: metarl train --config FILE --out {run_dir} --overwrite"
+    try:
+        if not folder.marker.is_file():
+            return ""
+        if folder.last.is_file():
+            return f"; last checkpoint: {folder.last}; continue with: metarl train --resume {run_dir}"
+    except OSError:  # a folder without permissions, a name too long, ...
+        return ""
+    return (
+        f"; no checkpoint yet; start over with: metarl train --config FILE --out {run_dir} "
+        "--overwrite"
+    )
 
 
 def _message(err: BaseException) -> str:
@@ -236,12 +269,20 @@ def _message(err: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _thread_error(hook: threading.ExceptHookArgs) -> None:
+    """A background thread's error (TensorBoard's event writer on a full disk) as one line."""
+    name = hook.thread.name if hook.thread is not None else "a background thread"
+    print(f"metarl: {name}: {_message(hook.exc_value or hook.exc_type())}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metarl`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.append(str(Path.cwd()))  # user modules in the current folder, as `python -m`
+    if not args.debug:  # the main thread reports the error; a writer thread's is one line
+        threading.excepthook = _thread_error
     try:
         import_modules(args.imports, what="--import")
         args.handler(args)
@@ -251,10 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         interrupted = isinstance(err, KeyboardInterrupt)
         line = "interrupted" if interrupted else f"error: {_message(err)}"
-        run_dir = getattr(args, "run_dir", None)  # set by train once it knows the folder
-        stopped = interrupted or (isinstance(err, OSError) and not isinstance(err, RunFolderError))
-        if stopped and run_dir is not None and RunFolder(run_dir).marker.is_file():
-            line += f"; {_resume_hint(run_dir)}"
+        refused = isinstance(err, RunFolderError | FolderLockedError)
+        stopped = interrupted or (isinstance(err, OSError) and not refused)
+        if stopped:  # run_dir: set by train once it knows the folder
+            line += _resume_hint(getattr(args, "run_dir", None))
         print(f"metarl {args.command}: {line}", file=sys.stderr)
         return 130 if interrupted else 2
 

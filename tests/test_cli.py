@@ -9,7 +9,9 @@ from PIL import Image
 
 from metarl.cli import main
 from metarl.envs import metaworld_ids, registered_ids
+from metarl.files import hold_lock
 from metarl.runs.config import load_config
+from metarl.runs.folder import LOCK
 
 CONFIGS = sorted(Path(__file__).parents[1].glob("configs/**/*.yaml"))
 QUICK = str(Path(__file__).parents[1] / "configs" / "maml-trpo" / "navigation2d-quick.yaml")
@@ -257,3 +259,23 @@ def test_the_default_run_folder_names_the_algorithm(tmp_path, monkeypatch, sets,
     monkeypatch.chdir(tmp_path)
     assert main(["train", *[f"--set={s}" for s in sets]]) == 0
     assert folders[0].parent.name == "runs" and folders[0].name.startswith(prefix)
+
+
+def test_evaluate_never_writes_through_a_link_nor_beside_another_evaluation(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 0
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "eval.json").write_text("another run's")
+    (run / "eval").symlink_to(shared)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1"]) == 2
+    assert "symbolic link" in _one_line(capsys.readouterr().err)
+    assert sorted(p.name for p in shared.iterdir()) == ["eval.json"]
+    assert (shared / "eval.json").read_text() == "another run's"
+    (run / "eval").unlink()
+    (run / "eval").mkdir()
+    with hold_lock(run / "eval" / LOCK, "a test"):  # as another `metarl evaluate` does
+        assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1"]) == 2
+        assert "another metarl process is writing" in _one_line(capsys.readouterr().err)
+    assert not (run / "eval" / "eval.json").exists()

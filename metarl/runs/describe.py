@@ -13,10 +13,12 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from metarl.checkpoint import CheckpointError
+from metarl.validation import short_repr
 
-__all__ = ["check_spaces", "env_spaces", "space_to_dict"]
+__all__ = ["check_spaces", "check_state", "env_spaces", "space_to_dict"]
 
 
 def space_to_dict(space: gym.Space) -> dict[str, Any]:
@@ -62,3 +64,42 @@ def _text(space: Mapping[str, Any]) -> str:
     if space["type"] == "Discrete":
         return f"Discrete({space['n']}, start={space['start']})"
     return space["repr"]
+
+
+def check_state(state: Mapping[str, Any], iterations: int, source: str) -> None:
+    """``CheckpointError`` naming the first field of a checkpoint's ``state`` that no run of
+    ``iterations`` iterations writes: an iteration outside ``[0, iterations]``, a best return
+    that is NaN or +inf, a torch random state that is not a byte tensor, or a non-finite number
+    in the learner's weights and optimiser state."""
+    iteration = state["iteration"]
+    if isinstance(iteration, bool) or not isinstance(iteration, int) or not (
+        0 <= iteration <= iterations
+    ):
+        raise CheckpointError(
+            f"{source}: iteration {short_repr(iteration)} must be an int in [0, iterations="
+            f"{iterations}] (the config's iterations)"
+        )
+    best = state["best_post_return"]
+    if isinstance(best, bool) or not isinstance(best, int | float) or np.isnan(best) or best == np.inf:
+        raise CheckpointError(
+            f"{source}: best_post_return {short_repr(best)} must be a number below +inf"
+        )
+    rng = state["torch_rng"]
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
+        raise CheckpointError(f"{source}: torch_rng must be a uint8 tensor, got {short_repr(rng)}")
+    for where, tensor in _tensors(state["learner"], "learner"):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{source}: {where} holds NaN or infinite values")
+
+
+def _tensors(value: Any, where: str) -> list[tuple[str, torch.Tensor]]:
+    """Every tensor inside nested dicts, lists and tuples, with its path (``learner.policy.w``)."""
+    if isinstance(value, torch.Tensor):
+        return [(where, value)]
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for key, item in items for found in _tensors(item, f"{where}.{key}")]

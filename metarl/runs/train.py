@@ -34,20 +34,22 @@ from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.files import atomic_write_text
 from metarl.runs.build import build
 from metarl.runs.config import ConfigError, TrainConfig, load_config, require_imported
-from metarl.runs.describe import check_spaces, env_spaces
-from metarl.runs.folder import RunFolder
+from metarl.runs.describe import check_spaces, check_state, env_spaces
+from metarl.runs.folder import RunFolder, config_header
 from metarl.runs.kinds import Trainer, agent_kind
+from metarl.validation import short_repr
 
 __all__ = ["checkpoint_path", "load_run", "resume", "train"]
 
 logger = logging.getLogger(__name__)
 
 def _checkpoint_state(
-    learner: Trainer, config: TrainConfig, best: float, spaces: dict[str, Any]
+    learner: Trainer, config: TrainConfig, run_id: str | None, best: float, spaces: dict[str, Any]
 ) -> dict[str, Any]:
     """A self-describing checkpoint (see :mod:`metarl.runs.describe`)."""
     distribution = learner.task_distribution
     return {
+        "run_id": run_id,
         "agent": config.agent,
         "env": {"id": config.env, "kwargs": config.env_kwargs},
         "spaces": spaces,
@@ -105,9 +107,15 @@ def checkpoint_path(source: str | Path, checkpoint: str) -> tuple[Path, TrainCon
 def _restore(
     source: str | Path, checkpoint: str
 ) -> tuple[TrainConfig, Trainer, dict[str, Any]]:
-    """:func:`load_run`, plus the checkpoint's state (read once)."""
+    """:func:`load_run`, plus the checkpoint's state (read once and checked whole)."""
     path, folder_config = checkpoint_path(source, checkpoint)
-    state = load_checkpoint(path, required=("learner", "config", "iteration", "torch_rng"))
+    state = load_checkpoint(
+        path, required=("learner", "config", "iteration", "torch_rng", "best_post_return")
+    )
+    if not isinstance(state["config"], dict):
+        raise CheckpointError(
+            f"{path} holds a config of type {type(state['config']).__name__}, not a mapping"
+        )
     require_imported(state["config"], str(path))
     try:
         config = TrainConfig.from_dict(state["config"])
@@ -116,15 +124,21 @@ def _restore(
     # Compared as configs, so keys added to TrainConfig later (with defaults) do not matter.
     if folder_config is not None and config != folder_config:
         raise CheckpointError(f"{path} was written by a different config than the run folder's")
+    check_state(state, config.iterations, str(path))
     learner = build(config)
     try:
         if "spaces" in state:  # recorded since format metarl-checkpoint/2
             check_spaces(state["spaces"], env_spaces(config.env, config.env_kwargs), config.env)
         learner.load_state_dict(state["learner"])
+        if learner.iteration != state["iteration"]:
+            raise CheckpointError(
+                f"its learner is at iteration {learner.iteration!r}, the checkpoint at "
+                f"{state['iteration']}"
+            )
     except CheckpointError as err:
         learner.close()
         raise CheckpointError(f"{path}: {err}") from None
-    except (KeyError, RuntimeError, TypeError, ValueError) as err:
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as err:
         learner.close()
         raise CheckpointError(
             f"{path} does not fit the {config.agent} agent its config builds "
@@ -138,46 +152,87 @@ def train(
     config: TrainConfig, out: str | Path, progress: bool = True, overwrite: bool = False
 ) -> Trainer:
     """Start a run in ``out``: a new or empty folder, or with ``overwrite`` a run folder metarl
-    made (:meth:`RunFolder.create`); returns the trained learner.
+    made (:meth:`RunFolder.claim`); returns the trained learner.
 
     The env is made before anything is written, so a bad env id or ``env_kwargs`` leaves no folder.
     """
     folder = RunFolder(out)
     learner = build(config)
     try:
-        folder.create(overwrite)
-        atomic_write_text(folder.config, yaml.safe_dump(config.to_dict(), sort_keys=False))
-    except BaseException:
+        with folder.claim(overwrite) as run_id:
+            text = config_header(run_id) + yaml.safe_dump(config.to_dict(), sort_keys=False)
+            atomic_write_text(folder.config, text)
+            _run(config, learner, folder, run_id, best=-np.inf, progress=progress)
+    finally:
         learner.close()
-        raise
-    return _run(config, learner, folder, best=-np.inf, progress=progress)
+    return learner
 
 
 def resume(out: str | Path, progress: bool = True) -> Trainer:
-    """Continue the run in ``out`` from its last checkpoint."""
+    """Continue the run in ``out`` from its last checkpoint.
+
+    Everything read (checkpoint, config, ``metrics.csv``) is checked before any file is touched.
+    """
     folder = RunFolder(out)
-    config, learner, state = _restore(folder.root, "last")
-    folder.remove_temps(".", "checkpoints")
-    best = float(state["best_post_return"])
-    try:
-        _truncate_metrics(folder.metrics, learner.iteration)
-    except BaseException:
-        learner.close()
-        raise
-    logger.info("resuming %s at iteration %d", folder.root, learner.iteration)
-    return _run(config, learner, folder, best=best, progress=progress)
+    checkpoint_path(folder.root, "last")  # a run folder with a checkpoint, before the lock file
+    with folder.locked():
+        config, learner, state = _restore(folder.root, "last")
+        try:
+            run_id = folder.run_id()
+            if run_id is not None and state.get("run_id") not in (None, run_id):
+                raise CheckpointError(
+                    f"{folder.last} belongs to run {state['run_id']!r}, the run folder to "
+                    f"{run_id!r}"
+                )
+            header, rows = _read_metrics(folder.metrics) if folder.metrics.is_file() else ([], [])
+            kept = [row for row in rows if int(row["iteration"]) <= learner.iteration]
+            folder.remove_temps(".", "checkpoints")
+            if len(kept) < len(rows):  # the run stopped between a metrics row and its checkpoint
+                atomic_write_text(folder.metrics, _csv_text(header, kept))
+            if learner.iteration == config.iterations:
+                logger.info("%s finished all %d iterations", folder.root, config.iterations)
+            else:
+                logger.info("resuming %s at iteration %d", folder.root, learner.iteration)
+            _run(
+                config, learner, folder, run_id, best=float(state["best_post_return"]),
+                progress=progress,
+            )
+        finally:
+            learner.close()
+    return learner
 
 
 def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows of a run's ``metrics.csv`` (``CheckpointError`` if it is not one)."""
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-        header = list(reader.fieldnames or [])
+    """Header and rows of a run's ``metrics.csv``.
+
+    Raises:
+        CheckpointError: it is not a metarl metrics file: no ``iteration`` column, a row with
+            more or fewer fields than the header, or an iteration that is not an int.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise CheckpointError(f"{path} is not a metarl metrics file: {err}") from None
     if "iteration" not in header:
         raise CheckpointError(
-            f"{path} has no 'iteration' column ({header}); it is not a metarl metrics file"
+            f"{path} has no 'iteration' column ({short_repr(header)}); it is not a metarl "
+            "metrics file"
         )
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():  # DictReader's marks of a longer, shorter row
+            given = sum(v is not None for k, v in row.items() if k is not None)
+            raise CheckpointError(
+                f"{path} line {line} has {given + len(row.get(None) or [])} fields, the header "
+                f"{len(header)}: the file was edited or damaged"
+            )
+        iteration = row["iteration"]
+        if not iteration.isdigit():
+            raise CheckpointError(
+                f"{path} line {line}: iteration {short_repr(iteration)} is not a non-negative int"
+            )
     return header, rows
 
 
@@ -189,27 +244,19 @@ def _csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop rows written after the checkpoint (the run may have stopped between the two)."""
-    if not path.is_file():
-        return
-    header, rows = _read_metrics(path)
-    kept = [row for row in rows if int(float(row["iteration"])) <= iteration]
-    if len(kept) < len(rows):
-        atomic_write_text(path, _csv_text(header, kept))
-
-
 def _run(
-    config: TrainConfig, learner: Trainer, folder: RunFolder, best: float, progress: bool
-) -> Trainer:
+    config: TrainConfig,
+    learner: Trainer,
+    folder: RunFolder,
+    run_id: str | None,
+    best: float,
+    progress: bool,
+) -> None:
+    """Train ``learner`` to ``config.iterations``, writing metrics and checkpoints to ``folder``."""
     from torch.utils.tensorboard import SummaryWriter
 
     kind = agent_kind(config.agent)
-    try:
-        spaces = env_spaces(config.env, config.env_kwargs)
-    except BaseException:
-        learner.close()
-        raise
+    spaces = env_spaces(config.env, config.env_kwargs)
     writer = SummaryWriter(str(folder.tensorboard), purge_step=learner.iteration + 1)
     bar = tqdm(
         total=config.iterations, initial=learner.iteration, disable=not progress,
@@ -227,16 +274,14 @@ def _run(
             bar.set_postfix({key: f"{metrics[key]:.2f}" for key in kind.progress if key in metrics})
             if metrics[kind.score] > best:
                 best = metrics[kind.score]
-                save_checkpoint(_checkpoint_state(learner, config, best, spaces), folder.best)
+                save_checkpoint(_checkpoint_state(learner, config, run_id, best, spaces), folder.best)
             if learner.iteration % config.checkpoint_every == 0 or (
                 learner.iteration == config.iterations
             ):
-                save_checkpoint(_checkpoint_state(learner, config, best, spaces), folder.last)
+                save_checkpoint(_checkpoint_state(learner, config, run_id, best, spaces), folder.last)
     finally:
         bar.close()
         writer.close()
-        learner.close()
-    return learner
 
 
 def _append_metrics(path: Path, metrics: dict[str, float]) -> None:

@@ -91,7 +91,8 @@ def test_an_evaluation_killed_in_a_write_reruns_to_the_same_result(tmp_path, ref
     assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 0
     _killed(kill_at, "evaluate", str(run))
     assert _temps(run)
-    assert main(["evaluate", str(run), "--overwrite"]) == 0
+    assert main(["evaluate", str(run)]) == 0  # an interrupted evaluation needs no --overwrite
     for name in ("eval.json", "eval.csv"):
         assert (run / "eval" / name).read_text() == (reference / "eval" / name).read_text()
+    assert (run / "eval" / "adaptation.png").is_file()
     assert not _temps(run)

@@ -129,7 +129,7 @@ def test_resume_rewrites_metrics_atomically_and_removes_stale_temps(tmp_path, mo
     last["iteration"] = 2  # as if stopped after iteration 2's checkpoint: rows 3, 4 go
     last["learner"]["iteration"] = 2
     save_checkpoint({k: v for k, v in last.items() if k != "format"}, folder.last)
-    stale = folder.checkpoints / ".last.pt.a1b2c3d4"  # a killed checkpoint write
+    stale = folder.checkpoints / ".last.pt.metarl-a1b2c3d4.tmp"  # a killed checkpoint write
     stale.write_bytes(b"partial")
 
     def killed_rename(src, dst):
@@ -141,7 +141,7 @@ def test_resume_rewrites_metrics_atomically_and_removes_stale_temps(tmp_path, mo
     assert folder.metrics.read_text() == full  # the old file is whole, not truncated to 0 bytes
     assert not stale.exists()
     assert sorted(p.name for p in folder.root.iterdir()) == [
-        ".metarl-run", "checkpoints", "config.yaml", "metrics.csv", "tb"
+        ".metarl-lock", ".metarl-run", "checkpoints", "config.yaml", "metrics.csv", "tb"
     ]
 
 
