@@ -3,9 +3,11 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import metarl
+from metarl.runs.build import build
 from metarl.runs.evaluate import evaluate_run
 from metarl.runs.train import load_run, train
 
@@ -29,3 +31,25 @@ def test_the_public_names_are_the_library_s_own():
     assert set(metarl.__all__) <= set(dir(metarl))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         metarl.nope  # noqa: B018
+
+
+def test_adapt_and_predict_refuse_misshapen_or_non_finite_arrays():
+    """``agent.adapt(episodes=...)`` and ``policy.predict`` (here MAML's) name the bad argument,
+    the expected and given shape or the first non-finite entry, instead of broadcasting or
+    acting on NaN."""
+    learner = build(metarl.TrainConfig(env="metarl/Navigation2D-v0", hidden_sizes=(8,)))
+    agent = learner.adaptive_agent()
+    obs, actions, rewards = np.zeros((4, 2)), np.zeros((4, 2)), np.linspace(-1.0, 0.0, 4)
+    with pytest.raises(ValueError, match=r"episodes\[0\].actions must have shape \(4, 2\), got \(4, 1\)"):
+        agent.adapt(episodes=[metarl.Episode(obs, actions[:, :1], rewards)])
+    with pytest.raises(ValueError, match=r"observations must hold finite .*observations\[3, 1\] is inf"):
+        metarl.Episode(np.where(np.arange(8).reshape(4, 2) == 7, np.inf, obs), actions, rewards)
+    with pytest.raises(TypeError, match="actions must hold real numbers"):
+        metarl.Episode(obs, actions > 0, rewards)
+    with pytest.raises(ValueError, match=r"adapting on the given episodes failed .* too large"):
+        agent.adapt(episodes=[metarl.Episode(obs, actions, np.full(4, 3e38))])
+    policy = agent.adapt(episodes=[metarl.Episode(obs, actions, rewards)])
+    with pytest.raises(ValueError, match=r"observation must hold finite .*observation\[0\] is nan"):
+        policy.predict(np.array([np.nan, 0.0]))
+    assert np.isfinite(policy.predict(np.zeros(2))[0]).all()
+    learner.close()

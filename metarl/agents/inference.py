@@ -25,11 +25,13 @@ from torch import nn
 from torch.distributions import Categorical, Independent
 
 from metarl.agents.inner import InnerLoop
+from metarl.agents.value_functions import BaselineFitError
+from metarl.envs.core import finite_array
 from metarl.sampling import (
     Episode,
-    EpisodeBatch,
     MultiTaskSampler,
     Params,
+    check_episodes,
     collect_episodes,
     episode_batch,
     stack_params,
@@ -43,6 +45,7 @@ __all__ = [
     "GradientAdaptedPolicy",
     "GradientAdaptiveAgent",
     "check_observation",
+    "require_finite_result",
     "require_one_source",
 ]
 
@@ -113,13 +116,28 @@ def require_one_source(task: Any, env: Any, episodes: Any) -> None:
 
 
 def check_observation(observation: Any, obs_dim: int) -> np.ndarray:
-    """``observation`` as float32 ``(obs_dim,)`` or ``(n, obs_dim)``, else ``ValueError``."""
-    obs = np.asarray(observation, dtype=np.float32)
+    """``observation`` as float32 ``(obs_dim,)`` or ``(n, obs_dim)`` of finite numbers, else
+    ``ValueError`` naming the shape or the first non-finite entry (``TypeError`` for non-numbers)."""
+    obs = finite_array("observation", observation)
     if obs.ndim not in (1, 2) or obs.shape[-1] != obs_dim:
         raise ValueError(
             f"observation must have shape ({obs_dim},) or (n, {obs_dim}), got {obs.shape}"
         )
     return obs
+
+
+_TOO_LARGE = (
+    "the given observations, actions or rewards are too large for the agent's float32 arithmetic"
+)
+
+
+def require_finite_result(what: str, *values: np.ndarray | torch.Tensor) -> None:
+    """Raise ``ValueError`` unless every entry of ``values`` is finite: ``what`` an agent computed
+    from finite inputs too large for its float32 arithmetic."""
+    for value in values:
+        finite = torch.isfinite(value) if isinstance(value, torch.Tensor) else np.isfinite(value)
+        if not bool(finite.all()):
+            raise ValueError(f"{what} is not finite: {_TOO_LARGE}")
 
 
 class GradientAdaptedPolicy:
@@ -163,6 +181,7 @@ class GradientAdaptedPolicy:
                 action = np.clip(action, self.action_space.low, self.action_space.high)
         else:
             raise TypeError(f"unsupported action distribution {type(dist).__name__}")
+        require_finite_result("the policy's action", action)
         return (action[0] if obs.ndim == 1 else action), None
 
 
@@ -206,7 +225,8 @@ class GradientAdaptiveAgent:
 
         Raises:
             ValueError: not exactly one of ``task``, ``env``, ``episodes``; a task of another
-                family; an env or episodes whose observation size differs from the policy's.
+                family; an env or episodes whose observations or actions do not fit the policy
+                (:func:`~metarl.sampling.check_episodes`).
         """
         require_one_source(task, env, episodes)
         seed = require_seed("seed", seed)
@@ -214,7 +234,7 @@ class GradientAdaptiveAgent:
             k: v.detach() for k, v in stack_params(dict(self.policy.named_parameters()), 1).items()
         }
         if episodes is not None:
-            params = self.inner.adapt(self._checked(episode_batch(episodes)), params)
+            params = self._adapt_on(episodes, params)
         elif task is not None:
             task = self.task_distribution.validate(task)
             self.sampler.seed(seed)
@@ -227,7 +247,7 @@ class GradientAdaptiveAgent:
                     env, self._policy(params, seed + step), self.episodes_per_step,
                     seed=seed + 7919 * step,
                 )
-                params = self.inner.adapt(self._checked(episode_batch(collected)), params)
+                params = self._adapt_on(collected, params)
         return self._policy(params, seed)
 
     def _policy(self, params: Params, seed: int) -> GradientAdaptedPolicy:
@@ -235,15 +255,17 @@ class GradientAdaptiveAgent:
             self.policy, {k: v[0] for k, v in params.items()}, self.sampler.action_space, seed
         )
 
-    def _checked(self, batch: EpisodeBatch) -> EpisodeBatch:
-        """``batch`` on the policy's device, after checking its observation size."""
-        size = int(self.policy.obs_dim)
-        if batch.observations.shape[-1] != size:
-            raise ValueError(
-                f"the episodes' observations have size {batch.observations.shape[-1]}, the "
-                f"policy's {size}"
-            )
-        return batch.to(next(self.policy.parameters()).device)
+    def _adapt_on(self, episodes: Sequence[Episode], params: Params) -> Params:
+        """One inner step on episodes from outside metarl, checked against the policy's spaces;
+        ``ValueError`` where their values overflow the step's arithmetic."""
+        episodes = check_episodes(episodes, int(self.policy.obs_dim), self.sampler.action_space)
+        batch = episode_batch(episodes).to(next(self.policy.parameters()).device)
+        try:
+            params = self.inner.adapt(batch, params)
+        except (FloatingPointError, BaselineFitError) as err:
+            raise ValueError(f"adapting on the given episodes failed ({err}): {_TOO_LARGE}") from err
+        require_finite_result("the adapted parameters", *params.values())
+        return params
 
     def close(self) -> None:
         """Close the sampler's envs."""

@@ -25,10 +25,20 @@ from torch import nn
 
 from metarl.validation import require_int
 
-__all__ = ["Baseline", "LinearFeatureBaseline", "MLPValueBaseline", "time_feature"]
+__all__ = [
+    "Baseline",
+    "BaselineFitError",
+    "LinearFeatureBaseline",
+    "MLPValueBaseline",
+    "time_feature",
+]
 
 TIME_SCALE = 100.0
 """Time indices are divided by this before entering features (as in rllab)."""
+
+
+class BaselineFitError(RuntimeError):
+    """The baseline cannot be fitted to the given returns (huge or non-finite values)."""
 
 
 @runtime_checkable
@@ -113,7 +123,7 @@ class LinearFeatureBaseline:
                     self.weights, self.fitted_reg_coeff = weights, reg
                     return
             reg *= 10.0
-        raise RuntimeError(
+        raise BaselineFitError(
             "linear baseline: normal equations unsolvable with regularisation up to "
             f"{reg / 10.0:g} (check observations for huge or non-finite values)"
         )

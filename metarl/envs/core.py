@@ -31,6 +31,8 @@ __all__ = [
     "check_actions",
     "check_options",
     "check_tasks",
+    "finite_array",
+    "require_reset",
     "sub_env_seeds",
     "tasks_option",
 ]
@@ -109,15 +111,40 @@ def tasks_option(options: Mapping[str, Any] | None, num_envs: int) -> Sequence[T
     return options.get("tasks")
 
 
+def finite_array(name: str, value: Any, dtype: Any = np.float32) -> np.ndarray:
+    """``value`` as an array in ``dtype`` whose entries are all finite real numbers.
+
+    Finiteness is checked after the cast, so a value beyond ``dtype``'s range (``1e39`` for
+    ``float32``) counts as infinite. ``TypeError`` unless ``value`` holds integers or floats
+    (booleans are not numbers here); ``ValueError`` naming ``name`` and the first non-finite entry.
+    """
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must hold real numbers, got {short_repr(value)}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = array.astype(dtype, copy=False)
+    finite = np.isfinite(cast)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        entry = f"{name}[{', '.join(map(str, where))}]" if where else name
+        shown = value.tolist() if isinstance(value, np.ndarray) else value  # on one line
+        raise ValueError(
+            f"{name} must hold finite {np.dtype(dtype).name} numbers, got {short_repr(shown)} "
+            f"({entry} is {array[where]})"
+        )
+    return cast
+
+
 def check_actions(
     space: gym.spaces.Space, actions: Any, shape: tuple[int, ...], what: str = "action"
 ) -> np.ndarray:
     """``actions`` (of ``shape``: ``space.shape`` or a batch of them) as an array in ``space.dtype``.
 
-    The same rule for single and vector envs: a ``Discrete`` space takes integers inside it, as
-    Gymnasium's ``action_space.contains`` does; a ``Box`` takes finite real numbers (values
-    outside its bounds are clipped by the family, as in Gymnasium's classic control).
-    ``TypeError``/``ValueError`` naming the bad action and what is allowed otherwise.
+    The same rule for every family's single and vector envs: a ``Discrete`` space takes integers
+    inside it, as Gymnasium's ``action_space.contains`` does; a ``Box`` takes finite real numbers
+    (:func:`finite_array`; finite values outside its bounds are clipped by the family, as in
+    Gymnasium's classic control and MuJoCo envs). ``TypeError``/``ValueError`` naming the bad
+    action and what is allowed otherwise.
     """
     array = np.asarray(actions)
     if array.shape != shape:
@@ -135,15 +162,16 @@ def check_actions(
                 f"{what} must hold integers in [{low}, {high}], got {short_repr(actions)}"
             )
         return array.astype(space.dtype, copy=False)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{what} must hold real numbers, got {short_repr(actions)}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        cast = array.astype(space.dtype, copy=False)
-    if not np.isfinite(cast).all():
-        raise ValueError(
-            f"{what} must hold finite {np.dtype(space.dtype).name} numbers, got {short_repr(actions)}"
+    return finite_array(what, actions, space.dtype)
+
+
+def require_reset(env: VectorEnv, has_reset: bool) -> None:
+    """Raise ``ResetNeeded`` if ``env`` is stepped before its first ``reset`` (every vector env
+    of metarl follows the rule that Gymnasium's ``OrderEnforcing`` gives single envs)."""
+    if not has_reset:
+        raise gym.error.ResetNeeded(
+            f"Cannot call {type(env).__name__}.step() before calling reset()"
         )
-    return cast
 
 
 def sub_env_seeds(seed: Any, num_envs: int) -> list[int] | None:
@@ -228,7 +256,8 @@ class NumpyTaskVectorEnv(VectorEnv):
     {"task": t})`` (``t`` in every sub-env) or :meth:`set_tasks`. Episodes are truncated after
     ``max_episode_steps``; finished sub-envs reset on the next step
     (Gymnasium's ``AutoresetMode.NEXT_STEP``), keeping their task. Seeded with ``seed``, sub-env
-    ``i`` reproduces the single env seeded with ``seed + i`` under the same actions.
+    ``i`` reproduces the single env seeded with ``seed + i`` under the same actions. Stepping
+    before the first ``reset`` raises ``gymnasium.error.ResetNeeded``.
     """
 
     dynamics_class: ClassVar[type[BatchDynamics]]
@@ -261,6 +290,7 @@ class NumpyTaskVectorEnv(VectorEnv):
         self._steps = np.zeros(self.num_envs, dtype=np.int64)
         self._prev_done = np.zeros(self.num_envs, dtype=bool)
         self._stream_keyed = False
+        self._has_reset = False
         self.set_tasks(
             [self.task_distribution.default_task()] * self.num_envs if tasks is None else tasks
         )
@@ -297,11 +327,13 @@ class NumpyTaskVectorEnv(VectorEnv):
         self._dynamics.reset(np.arange(self.num_envs))
         self._steps[:] = 0
         self._prev_done[:] = False
+        self._has_reset = True
         return self._dynamics.observe(), dict(self._info)
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        require_reset(self, self._has_reset)
         actions = check_actions(
             self.single_action_space, actions, self.action_space.shape, what="actions"
         )

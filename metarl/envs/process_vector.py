@@ -16,7 +16,7 @@ other threaded libraries are loaded, and quick, since the server has this module
 worker that dies or does not answer within ``timeout`` seconds raises ``RuntimeError`` /
 ``TimeoutError`` in the caller and closes the env; an exception inside a worker, from unpickling
 its arguments on, comes back as :class:`WorkerError` with its type, message and traceback text.
-``close()`` stops every worker.
+``close()`` stops every worker, as does garbage collection of an env that was never closed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import multiprocessing as mp
 import os
 import pickle
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -33,7 +34,13 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from metarl.envs.core import check_tasks, sub_env_seeds, tasks_option
+from metarl.envs.core import (
+    check_actions,
+    check_tasks,
+    require_reset,
+    sub_env_seeds,
+    tasks_option,
+)
 from metarl.envs.process_workers import (
     ERROR,
     PIPE,
@@ -84,6 +91,8 @@ class ProcessVectorEnv(VectorEnv):
     {"task": t})`` (``t`` in every sub-env) or :meth:`set_tasks`.
     Finished sub-envs reset on the next step (``AutoresetMode.NEXT_STEP``), keeping their task;
     ``terminated`` and ``truncated`` are kept apart. ``info["task_id"]`` holds every sub-env's task id.
+    Stepping before the first ``reset`` raises ``gymnasium.error.ResetNeeded``; an env dropped
+    without ``close()`` stops its workers when it is garbage-collected.
     """
 
     env_class: ClassVar[type[TaskEnv]]
@@ -143,6 +152,7 @@ class ProcessVectorEnv(VectorEnv):
         probe.close()
         self._workers: list[Worker] = []
         self._local: SubEnvSlice | None = None
+        self._has_reset = False
         self._start(env_kwargs, start_method)
         self.closed = False
         try:
@@ -185,9 +195,12 @@ class ProcessVectorEnv(VectorEnv):
             self._local = SubEnvSlice(
                 self.env_class, env_kwargs, self._buffers, self._rows[0], self.max_episode_steps
             )
+            self._stop = weakref.finalize(self, self._local.close)
             return
         signals = allocate(ctx, (2, self.num_workers), np.dtype(np.int8))
         self._command, self._status = view(*signals)
+        # Holds no reference to self: it runs on close() or when the env is garbage-collected.
+        self._stop = weakref.finalize(self, _stop_workers, self._workers, self._command)
         try:
             for k, rows in enumerate(self._rows):
                 parent, child = ctx.Pipe()
@@ -204,7 +217,7 @@ class ProcessVectorEnv(VectorEnv):
                 self._workers.append(Worker(process, parent, go, done))
             self._wait(max(self.timeout, _STARTUP_SECONDS))
         except BaseException:
-            self.close_extras()
+            self._stop()
             raise
 
     def _call(self, method: str, payloads: Sequence[tuple[Any, ...]] | None = None) -> None:
@@ -251,26 +264,8 @@ class ProcessVectorEnv(VectorEnv):
                 raise failure
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Stop every worker: ask politely, then terminate, then kill."""
-        if self._local is not None:
-            self._local.close()
-        for k, worker in enumerate(self._workers):
-            if worker.process.is_alive():
-                self._command[k] = PIPE
-                worker.go.release()
-                try:
-                    worker.conn.send(("close", ()))
-                except (BrokenPipeError, OSError):
-                    pass
-        for worker in self._workers:
-            worker.process.join(1.0)
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join(1.0)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
-            worker.conn.close()
+        """Stop every worker (see ``_stop_workers``), or close the in-process envs."""
+        self._stop()
         self.closed = True
 
     @property
@@ -303,17 +298,16 @@ class ProcessVectorEnv(VectorEnv):
         if tasks is not None:
             self.set_tasks(tasks)
         self._call("reset", [(seeds[rows],) for rows in self._rows])
+        self._has_reset = True
         return self._buffers["observations"].copy(), dict(self._info)
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        actions = np.asarray(actions, dtype=self.single_action_space.dtype)
-        if actions.shape != self.action_space.shape:
-            raise ValueError(
-                f"actions must have shape {self.action_space.shape}, got {actions.shape}"
-            )
-        self._buffers["actions"][:] = actions
+        require_reset(self, self._has_reset)
+        self._buffers["actions"][:] = check_actions(
+            self.single_action_space, actions, self.action_space.shape, what="actions"
+        )
         self._call("step")
         b = self._buffers
         info = dict(self._info)
@@ -326,6 +320,28 @@ class ProcessVectorEnv(VectorEnv):
             b["truncated"].copy(),
             info,
         )
+
+
+def _stop_workers(workers: Sequence[Worker], command: np.ndarray) -> None:
+    """Stop ``workers`` (``command``: their shared command codes): ask politely, then terminate,
+    then kill."""
+    for k, worker in enumerate(workers):
+        if worker.process.is_alive():
+            command[k] = PIPE
+            worker.go.release()
+            try:
+                worker.conn.send(("close", ()))
+            except (BrokenPipeError, OSError):
+                pass
+    for worker in workers:
+        worker.process.join(1.0)
+        if worker.process.is_alive():
+            worker.process.terminate()
+            worker.process.join(1.0)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
 
 
 def vector_env_class(env_class: type[TaskEnv]) -> type[ProcessVectorEnv]:

@@ -11,7 +11,7 @@
 """
 
 from metarl.sampling.batch import BatchedPolicy, EpisodeBatch, Params, stack_params
-from metarl.sampling.episodes import Episode, collect_episodes, episode_batch
+from metarl.sampling.episodes import Episode, check_episodes, collect_episodes, episode_batch
 from metarl.sampling.local import MultiTaskSampler
 from metarl.sampling.noise import task_generators
 
@@ -21,6 +21,7 @@ __all__ = [
     "EpisodeBatch",
     "MultiTaskSampler",
     "Params",
+    "check_episodes",
     "collect_episodes",
     "episode_batch",
     "stack_params",

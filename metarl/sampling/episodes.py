@@ -13,7 +13,7 @@ tensor([-1.5000])
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from metarl.envs.core import check_actions, finite_array
 from metarl.sampling.batch import EpisodeBatch
-from metarl.validation import require_int
+from metarl.validation import require_int, short_repr
 
-__all__ = ["Episode", "collect_episodes", "episode_batch"]
+__all__ = ["Episode", "check_episodes", "collect_episodes", "episode_batch"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Episode:
             time limit or by you).
         final_observation: ``(obs_dim,)``, the observation after the last step; used only by
             agents that bootstrap cut episodes (default: the last of ``observations``).
+
+    Observations, rewards and continuous actions must be finite real numbers within float32
+    (``ValueError`` naming the first entry that is not; ``TypeError`` for other types).
     """
 
     observations: np.ndarray
@@ -48,9 +52,9 @@ class Episode:
     final_observation: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        obs = np.asarray(self.observations, dtype=np.float32)
+        obs = finite_array("observations", self.observations)
         actions = np.asarray(self.actions)
-        rewards = np.asarray(self.rewards, dtype=np.float32)
+        rewards = finite_array("rewards", self.rewards)
         if obs.ndim != 2 or len(obs) < 1:
             raise ValueError(f"observations must have shape (T, obs_dim), T >= 1, got {obs.shape}")
         steps = len(obs)
@@ -60,22 +64,52 @@ class Episode:
             )
         if rewards.shape != (steps,):
             raise ValueError(f"rewards must have shape ({steps},), got {rewards.shape}")
-        for name, array in (("observations", obs), ("rewards", rewards)):
-            if not np.isfinite(array).all():
-                raise ValueError(f"{name} must be finite numbers")
         final = obs[-1] if self.final_observation is None else self.final_observation
-        final = np.asarray(final, dtype=np.float32)
+        final = finite_array("final_observation", final)
         if final.shape != obs.shape[1:]:
             raise ValueError(f"final_observation must have shape {obs.shape[1:]}, got {final.shape}")
-        integral = np.issubdtype(actions.dtype, np.integer)
+        if np.issubdtype(actions.dtype, np.integer):
+            actions = actions.astype(np.int64)
+        else:
+            actions = finite_array("actions", actions)
         object.__setattr__(self, "observations", obs)
-        object.__setattr__(self, "actions", actions.astype(np.int64 if integral else np.float32))
+        object.__setattr__(self, "actions", actions)
         object.__setattr__(self, "rewards", rewards)
         object.__setattr__(self, "terminated", bool(self.terminated))
         object.__setattr__(self, "final_observation", final)
 
     def __len__(self) -> int:
         return len(self.observations)
+
+
+def check_episodes(episodes: Any, obs_dim: int, action_space: gym.Space) -> list[Episode]:
+    """``episodes`` as a list, if they fit an agent: observations of size ``obs_dim`` and
+    actions of ``action_space``, by the rule every env applies to an action
+    (:func:`~metarl.envs.core.check_actions`: integers inside a ``Discrete`` space, finite
+    numbers of a ``Box``'s shape).
+
+    Raises:
+        ValueError: not a non-empty sequence of :class:`Episode`, or one whose observations or
+            actions do not fit (naming it, the expected and the given shape or value).
+        TypeError: float actions for a ``Discrete`` space.
+    """
+    if not isinstance(episodes, Iterable) or isinstance(episodes, str | bytes):
+        episodes = ()
+    episodes = list(episodes)
+    if not episodes or not all(isinstance(e, Episode) for e in episodes):
+        raise ValueError(
+            f"episodes must be a non-empty list of metarl.Episode, got {short_repr(episodes)}"
+        )
+    for i, e in enumerate(episodes):
+        size = e.observations.shape[1]
+        if size != obs_dim:
+            raise ValueError(
+                f"episodes[{i}].observations have size {size}, the policy's {obs_dim}: "
+                f"expected shape ({len(e)}, {obs_dim}), got {e.observations.shape}"
+            )
+        shape = (len(e), *action_space.shape)
+        check_actions(action_space, e.actions, shape, what=f"episodes[{i}].actions")
+    return episodes
 
 
 def episode_batch(episodes: Sequence[Episode]) -> EpisodeBatch:

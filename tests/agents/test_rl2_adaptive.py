@@ -130,6 +130,26 @@ def test_discrete_actions_and_bad_episodes():
     agent.close()
 
 
+def test_non_finite_inputs_and_misshapen_actions_are_refused():
+    agent = _agent(NAV, 0, max_episode_steps=STEPS)
+    task = agent.task_distribution.split("test").tasks[0]
+    policy = agent.adapt(task, seed=0)
+    with pytest.raises(ValueError, match=r"observation must hold finite .*observation\[0\] is nan"):
+        policy.predict(np.array([np.nan, 0.0]))
+    _, state = policy.predict(np.zeros(2))
+    with pytest.raises(ValueError, match="reward must hold finite float32 numbers, got inf"):
+        policy.predict(np.zeros(2), state, reward=np.inf)
+    with pytest.raises(ValueError, match=r"reward must be a number or have shape \(1,\)"):
+        policy.predict(np.zeros(2), state, reward=[0.0, 1.0])
+    episodes, _ = _trial(policy, _user_env(NAV, task, max_episode_steps=STEPS), 1)
+    e = episodes[0]
+    with pytest.raises(ValueError, match=rf"actions must have shape \({STEPS}, 2\), got \({STEPS}, 1\)"):
+        agent.adapt(episodes=[Episode(e.observations, e.actions[:, :1], e.rewards)])
+    with pytest.raises(ValueError, match=r"final_observation must hold finite .* is nan"):
+        Episode(e.observations, e.actions, e.rewards, final_observation=[0.0, np.nan])
+    agent.close()
+
+
 def test_metarl_load_rebuilds_an_rl2_run(tmp_path):
     config = TrainConfig(
         env=NAV, env_kwargs={"max_episode_steps": STEPS}, agent="rl2",

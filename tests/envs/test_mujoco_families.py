@@ -43,6 +43,32 @@ def test_default_task_reproduces_gymnasium_v5(env_id, twin_id, kwargs):
         assert a[4]["x_velocity"] == pytest.approx(b[4]["x_velocity"], rel=1e-10, abs=1e-12)
 
 
+@pytest.mark.parametrize("env_id", ["metarl/HalfCheetahVel-v0", "metarl/AntGoal-v0"])
+def test_actions_follow_the_rule_of_every_family(env_id):
+    """As in the numpy families (``check_actions``): NaN, inf, values beyond float32, booleans
+    and other shapes raise before the physics moves; a finite action outside the bounds (1e30)
+    moves the robot as the bound does (MuJoCo's ctrlrange) and its control cost charges it as
+    given, finitely (Gymnasium's cost, in float64 where float32 overflows)."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    qpos = env.unwrapped.data.qpos.copy()
+    shape = env.action_space.shape
+    for bad in (np.full(shape, np.nan), np.full(shape, -np.inf), np.full(shape, 1e39)):
+        with pytest.raises(ValueError, match=r"action must hold finite float32 .*action\[0\] is"):
+            env.step(bad)
+    with pytest.raises(TypeError, match="action must hold real numbers"):
+        env.step(np.ones(shape, dtype=bool))
+    with pytest.raises(ValueError, match=rf"action must have shape \({shape[0]},\), got \(1,\)"):
+        env.step([0.5])
+    np.testing.assert_array_equal(env.unwrapped.data.qpos, qpos)  # nothing moved
+    at_bound = _env(env_id)
+    at_bound.reset(seed=0)
+    huge, bound = env.step(np.full(shape, 1e30)), at_bound.step(np.ones(shape, dtype=np.float32))
+    np.testing.assert_array_equal(huge[0], bound[0])
+    assert np.isfinite(huge[1])
+    assert huge[4]["reward_ctrl"] == pytest.approx(bound[4]["reward_ctrl"] * 1e60, rel=1e-6)
+
+
 def _shoved_rollout(env, task, steps=10, shove=(2.0, 0.0)):
     """Zero torques after a push of the root along ``shove``: a scripted motion, equal for every
     task of a goal family (the task changes only the reward)."""

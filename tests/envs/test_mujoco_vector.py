@@ -1,5 +1,6 @@
 """The multi-process MuJoCo vector env: equals single envs, shuts down cleanly, never hangs."""
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -80,6 +81,40 @@ def test_close_stops_every_worker():
     envs.close()  # closing twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         envs.step(envs.action_space.sample())
+
+
+def test_a_dropped_env_stops_its_workers_when_garbage_collected():
+    envs = gym.make_vec("metarl/HalfCheetahVel-v0", num_envs=2, num_workers=2)
+    envs.reset(seed=0)
+    pids = envs.unwrapped.worker_pids
+    assert len(_our_children(envs)) == 2
+    del envs
+    gc.collect()
+    assert not [p for p in mp.active_children() if p.pid in pids]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # reaped: the pid no longer exists
+
+
+def test_bad_actions_are_refused_in_the_parent_before_any_worker_sees_them():
+    """The single env's rule (``check_actions``), applied before the shared action buffer is
+    written: the workers never step a NaN, and the env goes on."""
+    envs = gym.make_vec("metarl/HalfCheetahVel-v0", num_envs=2, num_workers=2)
+    envs.reset(seed=0)
+    good = np.full((2, 6), 0.5, dtype=np.float32)
+    obs = envs.step(good)[0]
+    for value in (np.nan, -np.inf, 1e39):
+        bad = good.astype(np.float64)
+        bad[1, 3] = value
+        with pytest.raises(ValueError, match=r"actions must hold finite .*actions\[1, 3\] is"):
+            envs.step(bad)
+    with pytest.raises(TypeError, match="actions must hold real numbers"):
+        envs.step(good > 0)
+    np.testing.assert_array_equal(envs.unwrapped._buffers["actions"], good)
+    np.testing.assert_array_equal(envs.unwrapped._buffers["observations"], obs)
+    _, reward, *_ = envs.step(np.full((2, 6), 1e30))  # clipped by MuJoCo, as in single envs
+    assert np.isfinite(reward).all() and len(_our_children(envs)) == 2
+    envs.close()
 
 
 def test_a_dead_worker_raises_instead_of_hanging():

@@ -39,6 +39,19 @@ def test_vector_env_trajectories_equal_single_envs(env_id):
     assert episodes_ended >= num_envs  # the comparison crossed episode boundaries
 
 
+@pytest.mark.parametrize("env_id", registered_ids())
+def test_step_before_the_first_reset_raises_reset_needed(env_id):
+    """As Gymnasium's OrderEnforcing does for single envs (one sub-env: the simulator
+    families step it in-process, no worker to start)."""
+    envs = gym.make_vec(env_id, num_envs=1)
+    actions = envs.action_space.sample()
+    with pytest.raises(gym.error.ResetNeeded, match=r"step\(\) before calling reset\(\)"):
+        envs.step(actions)
+    envs.reset(seed=0)
+    envs.step(actions)
+    envs.close()
+
+
 GYMNASIUM_TWINS = {
     "metarl/CartPole-v0": ("CartPole-v1", lambda e, s: setattr(e, "state", s)),
     "metarl/Pendulum-v0": ("Pendulum-v1", lambda e, s: setattr(e, "state", s)),

@@ -15,30 +15,29 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from metarl.agents.inference import check_observation, require_one_source
+from metarl.agents.inference import (
+    check_observation,
+    require_finite_result,
+    require_one_source,
+)
 from metarl.agents.pearl.collect import Collector, Episodes, to_env_units, to_policy_units
 from metarl.agents.pearl.encoder import Gaussian
 from metarl.agents.pearl.graded import posterior_trial, task_latent, task_posterior
 from metarl.agents.pearl.model import PEARLModel
-from metarl.sampling import Episode, collect_episodes
+from metarl.sampling import Episode, check_episodes, collect_episodes
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int, require_seed
 
 __all__ = ["LatentPolicy", "PEARLAdaptiveAgent", "as_context"]
 
 
-def as_context(episodes: Sequence[Episode], action_space: gym.spaces.Box) -> Episodes:
+def as_context(
+    episodes: Sequence[Episode], obs_dim: int, action_space: gym.spaces.Box
+) -> Episodes:
     """User episodes as one task's context (fields ``[H, 1, ...]``, one row of all their steps;
-    actions mapped to the policy's ``[-1, 1]``)."""
-    episodes = list(episodes)
-    if not episodes or not all(isinstance(e, Episode) for e in episodes):
-        raise ValueError(f"need a non-empty list of metarl.Episode, got {episodes!r:.200}")
-    width = int(np.prod(action_space.shape))
-    for e in episodes:
-        if e.actions.ndim != 2 or e.actions.shape[1] != width:
-            raise ValueError(
-                f"PEARL's episodes need actions of shape (T, {width}), got {e.actions.shape}"
-            )
+    actions mapped to the policy's ``[-1, 1]``); ``ValueError`` if they do not fit the policy's
+    spaces (:func:`~metarl.sampling.check_episodes`)."""
+    episodes = check_episodes(episodes, obs_dim, action_space)
     obs = np.concatenate([e.observations for e in episodes])
     next_obs = np.concatenate(
         [np.concatenate([e.observations[1:], e.final_observation[None]]) for e in episodes]
@@ -91,6 +90,7 @@ class LatentPolicy:
             self.generator,
         )
         action = to_env_units(action, self.action_space)
+        require_finite_result("the policy's action", action)
         return (action[0] if obs.ndim == 1 else action), None
 
 
@@ -135,12 +135,12 @@ class PEARLAdaptiveAgent:
 
         Raises:
             ValueError: not exactly one of ``task``, ``env``, ``episodes``; a task of another
-                family; episodes whose observation or action sizes differ from the model's.
+                family; episodes whose observations or actions do not fit the model's spaces.
         """
         require_one_source(task, env, episodes)
         seed = require_seed("seed", seed)
         generator = torch.Generator(device=self.model.log_alpha.device).manual_seed(seed)
-        space = self.collector.action_space
+        space, obs_dim = self.collector.action_space, int(self.model.policy.obs_dim)
         if task is not None:
             history = posterior_trial(
                 self.model, self.collector, [self.task_distribution.validate(task)],
@@ -153,19 +153,14 @@ class PEARLAdaptiveAgent:
                     self.model, task_latent(self.model, history, 1, generator), space, seed + k,
                     self.deterministic,
                 )
-                history.append(as_context(collect_episodes(env, policy, 1, seed=seed + k), space))
+                collected = collect_episodes(env, policy, 1, seed=seed + k)
+                history.append(as_context(collected, obs_dim, space))
         else:
-            history = [as_context(episodes, space)]
-            size = history[0].obs.shape[-1]
-            if size != self.model.policy.obs_dim:
-                raise ValueError(
-                    f"the episodes' observations have size {size}, the policy's "
-                    f"{self.model.policy.obs_dim}"
-                )
+            history = [as_context(episodes, obs_dim, space)]
         posterior = task_posterior(self.model, history, 1)
-        return LatentPolicy(
-            self.model, posterior.sample(generator), space, seed, posterior=posterior
-        )
+        z = posterior.sample(generator)
+        require_finite_result("the task posterior", posterior.mean, posterior.variance, z)
+        return LatentPolicy(self.model, z, space, seed, posterior=posterior)
 
     def close(self) -> None:
         """Close the collection envs."""

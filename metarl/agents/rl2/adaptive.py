@@ -25,10 +25,15 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from metarl.agents.inference import check_observation, require_one_source
+from metarl.agents.inference import (
+    check_observation,
+    require_finite_result,
+    require_one_source,
+)
 from metarl.agents.rl2.network import RecurrentActorCritic, TrialInputs
 from metarl.agents.rl2.rollout import RL2Actor, draw_actions
-from metarl.sampling import Episode
+from metarl.envs.core import finite_array
+from metarl.sampling import Episode, check_episodes
 from metarl.sampling.trials import run_trials
 from metarl.tasks import Task, TaskDistribution
 from metarl.validation import require_int, require_seed
@@ -79,8 +84,9 @@ class RL2Policy:
         episode of the trial.
 
         Raises:
-            ValueError: a wrong observation shape, a state of another number of rows, or a
-                state without ``reward``.
+            ValueError: a wrong observation shape, a state of another number of rows, a state
+                without ``reward``, a ``reward`` that is not one finite number or one per row,
+                or non-finite observations.
         """
         obs = check_observation(observation, self.inputs.obs_size)
         rows = obs.reshape(-1, self.inputs.obs_size)
@@ -97,8 +103,14 @@ class RL2Policy:
                 raise ValueError(
                     f"the state holds {len(state.previous)} rows, the observation {n}"
                 )
+            rewards = finite_array("reward", reward)
+            if rewards.shape not in ((), (n,)):
+                raise ValueError(
+                    f"reward must be a number or have shape ({n},) (one per row), got "
+                    f"{rewards.shape}"
+                )
             hidden, previous = state.hidden, state.previous.copy()
-            previous[:, -2] = np.broadcast_to(np.asarray(reward, dtype=np.float32), (n,))
+            previous[:, -2] = rewards
             start = False if episode_start is None else episode_start
             previous[:, -1] = np.broadcast_to(np.asarray(start, dtype=np.float32), (n,))
         x = torch.from_numpy(np.concatenate([rows, previous], axis=1)).to(self.device)
@@ -113,6 +125,7 @@ class RL2Policy:
             out = actions.cpu().numpy() + int(space.start)
         else:
             out = np.clip(actions.cpu().numpy(), space.low, space.high).astype(space.dtype)
+        require_finite_result("the policy's action and state", out, hidden)
         after = self.inputs.encode(out, np.zeros(n), np.zeros(n))
         return (out[0] if obs.ndim == 1 else out), RL2State(hidden, after)
 
@@ -159,7 +172,8 @@ class RL2AdaptiveAgent:
 
         Raises:
             ValueError: not exactly one of ``task``, ``env``, ``episodes``; a task of another
-                family; episodes whose observations or actions do not fit the network.
+                family; episodes whose observations or actions do not fit the network
+                (:func:`~metarl.sampling.check_episodes`).
         """
         require_one_source(task, env, episodes)
         seed = require_seed("seed", seed)
@@ -171,10 +185,9 @@ class RL2AdaptiveAgent:
                 tasks = [self.task_distribution.validate(task)] * rows
                 run_trials(self.envs, tasks, self.context_episodes, actor, seed)
             start = RL2State(actor.state[:1], inputs.previous[:1])
-        elif env is not None:
-            start = self._run_in(env, seed)
         else:
-            start = self._feed(episodes)
+            start = self._run_in(env, seed) if env is not None else self._feed(episodes)
+            require_finite_result("the trial state after the episodes", start.hidden)
         return RL2Policy(self.network, inputs, start, seed)
 
     def _run_in(self, env: gym.Env, seed: int) -> RL2State:
@@ -201,45 +214,25 @@ class RL2AdaptiveAgent:
         if state is None:
             return policy.start
         previous = state.previous.copy()
-        previous[:, -2], previous[:, -1] = reward, 1.0
+        previous[:, -2], previous[:, -1] = finite_array("reward", reward), 1.0
         return RL2State(state.hidden, previous)
 
-    def _feed(self, episodes: Sequence[Episode] | None) -> RL2State:
+    def _feed(self, episodes: Sequence[Episode]) -> RL2State:
         """The trial's state after the given episodes, by one forward over their steps."""
-        episodes = list(episodes or [])
-        if not episodes or not all(isinstance(e, Episode) for e in episodes):
-            raise ValueError(f"need a non-empty list of metarl.Episode, got {episodes!r:.200}")
         inputs = self.inputs
+        episodes = check_episodes(episodes, inputs.obs_size, inputs.action_space)
         inputs.reset(1)
         steps, one = [], np.ones(1, dtype=bool)
         for e in episodes:
-            if e.observations.shape[1] != inputs.obs_size:
-                raise ValueError(
-                    f"the episodes' observations have size {e.observations.shape[1]}, the "
-                    f"network's {inputs.obs_size}"
-                )
-            actions = self._checked_actions(e.actions)
             for t in range(len(e.rewards)):
                 steps.append(inputs.build(e.observations[t : t + 1]))
                 inputs.record(
-                    actions[t : t + 1], e.rewards[t : t + 1],
+                    e.actions[t : t + 1], e.rewards[t : t + 1],
                     np.array([t == len(e.rewards) - 1]), one,
                 )
         x = torch.from_numpy(np.stack(steps)).to(_device(self.network))
         _, hidden = self.network(x, self.network.initial_state(1, x.device))
         return RL2State(hidden, inputs.previous)
-
-    def _checked_actions(self, actions: np.ndarray) -> np.ndarray:
-        space = self.inputs.action_space
-        if isinstance(space, gym.spaces.Discrete):
-            ok = actions.ndim == 1 and np.isin(actions, np.arange(space.n) + space.start).all()
-            allowed = f"shape (T,), integers in [{space.start}, {space.start + space.n})"
-        else:
-            ok = actions.shape[1:] == (self.inputs.action_size,)
-            allowed = f"shape (T, {self.inputs.action_size})"
-        if not ok:
-            raise ValueError(f"the episodes' actions must have {allowed}, got {actions!r:.200}")
-        return actions
 
     def close(self) -> None:
         """Close the envs."""

@@ -11,7 +11,7 @@ import numpy as np
 from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 from metaworld.sawyer_xyz_env import SawyerXYZEnv
 
-from metarl.envs.core import check_options
+from metarl.envs.core import check_actions, check_options
 from metarl.envs.metaworld.benchmarks import benchmark_tasks, task_distribution, task_parameters
 from metarl.envs.mujoco.env import step_each
 from metarl.envs.process_vector import ProcessVectorEnv
@@ -116,11 +116,7 @@ class MetaWorldEnv(TaskSwitching, gym.Env):
         return obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        action = np.asarray(action, dtype=self.action_space.dtype)
-        if action.shape != self.action_space.shape:
-            raise ValueError(
-                f"action must have shape {self.action_space.shape}, got {action.shape}: {action!r}"
-            )
+        action = check_actions(self.action_space, action, self.action_space.shape)
         obs, reward, terminated, truncated, info = self._env.step(action)
         info["task_id"] = self._task.id
         return obs, float(reward), bool(terminated), bool(truncated), info

@@ -11,7 +11,7 @@ import mujoco
 import numpy as np
 from gymnasium import utils
 
-from metarl.envs.core import check_options
+from metarl.envs.core import check_actions, check_options
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
 from metarl.envs.task_env import TaskSwitching
 from metarl.tasks import Parameter, Task, TaskDistribution
@@ -28,6 +28,11 @@ class MujocoTaskEnv(TaskSwitching):
     ``reset(options={"task": t})``, ``info["task_id"]``, ``env.unwrapped.task_distribution``.
     Setting a task writes its model fields into ``self.model`` from the nominal values at once;
     the state is redrawn at the next reset.
+
+    Actions follow every family's rule (:func:`~metarl.envs.core.check_actions`): finite numbers
+    of the action space's shape (``ValueError``/``TypeError`` otherwise); finite values outside
+    its bounds are clipped by MuJoCo's ``ctrlrange`` while the control cost charges them as given,
+    as in Gymnasium.
 
     Constructor: ``X(task=None, **kwargs)``, ``kwargs`` going to the Gymnasium env.
     """
@@ -96,6 +101,7 @@ class MujocoTaskEnv(TaskSwitching):
         return obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        action = check_actions(self.action_space, action, self.action_space.shape)
         obs, reward, terminated, truncated, info = super().step(action)
         info["task_id"] = self._task.id
         return obs, reward, terminated, truncated, info

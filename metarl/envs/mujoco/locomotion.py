@@ -22,6 +22,7 @@ from typing import Any, ClassVar, NamedTuple
 import mujoco
 import numpy as np
 
+from metarl.envs.core import check_actions
 from metarl.envs.mujoco.env import MujocoTaskEnv
 from metarl.envs.mujoco.robots import Robot, gymnasium_defaults, robot_for
 from metarl.tasks import Parameter, Task
@@ -219,11 +220,7 @@ class LocomotionEnv(MujocoTaskEnv):
         return self.robot.observe(state)[0]
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        action = np.asarray(action, dtype=self.action_space.dtype)
-        if action.shape != self.action_space.shape:
-            raise ValueError(
-                f"action must have shape {self.action_space.shape}, got {action.shape}: {action!r}"
-            )
+        action = check_actions(self.action_space, action, self.action_space.shape)
         out = step_batch([self], action[None])
         info = {"task_id": self._task.id, **{k: float(v[0]) for k, v in out.parts.items()}}
         if self.render_mode == "human":

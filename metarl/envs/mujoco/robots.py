@@ -94,8 +94,17 @@ class Robot(ABC):
         return np.ones(len(state["qpos"]), dtype=bool)
 
     def costs(self, state: State, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Control and contact costs, each ``(n,)`` (positive; subtracted from the reward)."""
-        ctrl = self.ctrl_cost_weight * np.square(actions).sum(axis=1)
+        """Control and contact costs, each ``(n,)`` (positive; subtracted from the reward).
+
+        The control cost is Gymnasium's, computed in the actions' dtype; where that overflows
+        (``|a| > 1e19`` in float32) it is computed in float64, so any finite action costs a
+        finite amount.
+        """
+        with np.errstate(over="ignore"):
+            ctrl = self.ctrl_cost_weight * np.square(actions).sum(axis=1)
+        if not np.isfinite(ctrl).all():
+            wide = self.ctrl_cost_weight * np.square(actions, dtype=np.float64).sum(axis=1)
+            ctrl = np.where(np.isfinite(ctrl), ctrl, wide)
         return ctrl, np.zeros_like(ctrl)
 
     @classmethod

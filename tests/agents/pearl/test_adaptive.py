@@ -99,7 +99,28 @@ def test_bad_sources_are_refused(agent):
     short = Episode(np.zeros((3, 3)), np.zeros((3, 2)), np.zeros(3))
     with pytest.raises(ValueError, match="observations have size 3, the policy's 2"):
         agent.adapt(episodes=[short])
-    with pytest.raises(ValueError, match=r"actions of shape \(T, 2\)"):
+    with pytest.raises(ValueError, match=r"episodes\[0\].actions must have shape \(3, 2\), got \(3,\)"):
         agent.adapt(episodes=[Episode(np.zeros((3, 2)), np.zeros(3, dtype=np.int64), np.zeros(3))])
     with pytest.raises(ValueError, match=r"observation must have shape \(2,\)"):
         agent.adapt(task).predict(np.zeros(3))
+
+
+def test_non_finite_or_overflowing_inputs_raise_instead_of_giving_nan_actions(agent):
+    task = agent.task_distribution.split("test").tasks[0]
+    policy = agent.adapt(task, seed=0)
+    with pytest.raises(ValueError, match=r"observation must hold finite .*observation\[1, 0\] is nan"):
+        policy.predict(np.array([[0.0, 0.0], [np.nan, 0.0]]))
+    with pytest.raises(ValueError, match=r"observation\[1\] is inf"):
+        policy.predict([0.0, np.inf])
+    e = _episodes(np.random.default_rng(0), task, 1)[0]
+    steps = len(e)
+    with pytest.raises(ValueError, match=r"actions must hold finite .*actions\[0, 1\] is -inf"):
+        Episode(e.observations, np.array([[0.0, -np.inf]] * steps), e.rewards)
+    with pytest.raises(ValueError, match=r"rewards\[0\] is nan"):
+        Episode(e.observations, e.actions, np.full(steps, np.nan))
+    with pytest.raises(ValueError, match=rf"actions must have shape \({steps}, 2\), got \({steps}, 1\)"):
+        agent.adapt(episodes=[Episode(e.observations, e.actions[:, :1], e.rewards)])
+    huge = np.full_like(e.observations, 3e38)
+    huge[::2] *= -1
+    with pytest.raises(ValueError, match="the task posterior is not finite: .* too large"):
+        agent.adapt(episodes=[Episode(huge, e.actions, e.rewards)])
