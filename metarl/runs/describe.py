@@ -50,6 +50,10 @@ def env_spaces(env: str, env_kwargs: Mapping[str, Any]) -> dict[str, dict[str, A
 
 def check_spaces(saved: Mapping[str, Any], current: Mapping[str, Any], env: str) -> None:
     """``CheckpointError`` naming the space of ``env`` that differs from the checkpoint's."""
+    if not isinstance(saved, Mapping) or not all(
+        isinstance(saved.get(kind), Mapping) for kind in ("observation", "action")
+    ):
+        raise CheckpointError(f"its spaces {short_repr(saved)} are not the spaces metarl records")
     for kind in ("observation", "action"):
         if saved[kind] != current[kind]:
             raise CheckpointError(

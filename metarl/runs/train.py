@@ -138,7 +138,7 @@ def _restore(
     except CheckpointError as err:
         learner.close()
         raise CheckpointError(f"{path}: {err}") from None
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, IndexError, RuntimeError, TypeError, ValueError, AttributeError) as err:
         learner.close()
         raise CheckpointError(
             f"{path} does not fit the {config.agent} agent its config builds "

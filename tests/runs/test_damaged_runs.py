@@ -9,6 +9,8 @@ import threading
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metarl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from metarl.cli import main
@@ -200,3 +202,46 @@ def test_a_user_module_that_fails_on_import_is_one_line(tmp_path, capsys, monkey
     line = capsys.readouterr().err
     assert line.count("\n") == 1
     assert "'broken_module' raised SyntaxError" in line and "line 1" in line
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.builds(torch.full, st.just((2,)), st.sampled_from([float("nan"), float("inf"), 1.0])),
+)
+_FIELDS = [
+    ["iteration"], ["best_post_return"], ["torch_rng"], ["config"], ["run_id"], ["spaces"],
+    ["config", "iterations"], ["config", "max_kl"], ["config", "seed"], ["learner", "iteration"],
+    ["learner", "outer"], ["learner", "outer", "max_kl"], ["learner", "policy"], ["learner", "rng"],
+    ["learner", "sampler_rng"], ["learner", "step_sizes"], ["learner", "optimizer"],
+]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.sampled_from(_FIELDS), value=_VALUES | st.just(KeyError))
+def test_any_checkpoint_field_gives_a_clear_error_or_a_correct_resume(
+    stopped, tmp_path_factory, field, value
+):
+    root = tmp_path_factory.mktemp("property")
+    neighbour = root / "other-run" / "metrics.csv"
+    neighbour.parent.mkdir()
+    neighbour.write_text("iteration\n1\n")
+    folder = _damaged(stopped, root, _set(field, value))
+    metrics = folder.metrics.read_text()
+    try:
+        resume(folder.root, progress=False)
+    except (CheckpointError, ValueError) as err:  # ConfigError is a ValueError
+        assert str(err) and "\n" not in str(err)
+        assert folder.metrics.read_text() == metrics  # refused before any file was touched
+    else:
+        rows = folder.metrics.read_text().splitlines()
+        assert len(rows) == 1 + TINY.iterations
+        assert "nan" not in rows[-1].lower()
+    assert neighbour.read_text() == "iteration\n1\n"
+    assert sorted(p.name for p in root.iterdir()) == ["other-run", "run"]
