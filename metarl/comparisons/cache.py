@@ -66,8 +66,8 @@ def cached_model(
             recorded = meta["config"]
             if not isinstance(recorded, dict):
                 raise TypeError(f"'config' must be an object, got {recorded!r}")
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise CacheError(
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
+            raise CacheError(  # RecursionError: JSON nested beyond Python's recursion limit
                 f"cannot read the cache metadata {meta_path}: {err}; delete it and {model_path} "
                 "to retrain"
             ) from err

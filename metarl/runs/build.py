@@ -20,11 +20,12 @@ from metarl.agents import (
 )
 from metarl.agents.device import resolve_device
 from metarl.envs import NotATaskFamily, import_modules, require_family
+from metarl.memory import FLOAT32, Need, mlp_parameters, require_memory
 from metarl.runs.config import ConfigError, TrainConfig
-from metarl.runs.kinds import AgentKind, Trainer, agent_kind
+from metarl.runs.kinds import AgentKind, EnvSizes, Trainer, agent_kind
 from metarl.sampling import MultiTaskSampler
 
-__all__ = ["MAML_KIND", "build", "build_learner", "inner_loop_kwargs"]
+__all__ = ["MAML_KIND", "build", "build_learner", "inner_loop_kwargs", "maml_memory"]
 
 
 def inner_loop_kwargs(config: TrainConfig, obs_dim: int) -> dict[str, Any]:
@@ -88,7 +89,43 @@ def build_learner(config: TrainConfig) -> MetaLearner:
     )
 
 
-MAML_KIND = AgentKind(build_learner)
+def maml_memory(config: TrainConfig, sizes: EnvSizes) -> list[Need]:
+    """The MAML family's memory: the policy (parameters, gradient, search direction), its adapted
+    copies (one per task and inner step), and an iteration's sampled batches with the policy's
+    activations on them."""
+    hidden = list(config.hidden_sizes)
+    params = mlp_parameters([sizes.obs_dim, *hidden, sizes.action_dim]) + sizes.action_dim
+    tasks, inner = config.meta_batch_size, config.num_inner_steps
+    steps = tasks * config.episodes_per_task * sizes.horizon
+    per_step = sizes.obs_dim + sizes.action_dim + 8 + sum(hidden)  # data, then activations
+    return [
+        Need(f"hidden_sizes {hidden}", f"the policy's {params:,} parameters", 3 * FLOAT32 * params),
+        Need(
+            f"meta_batch_size {tasks} x num_inner_steps {inner}",
+            f"the adapted copies of the policy's {params:,} parameters",
+            tasks * inner * FLOAT32 * params,
+        ),
+        Need(
+            f"meta_batch_size {tasks} x episodes_per_task {config.episodes_per_task} x "
+            f"env_kwargs.max_episode_steps {sizes.horizon}",
+            f"{inner + 1} sampled batches of {steps:,} steps (with hidden_sizes {hidden})",
+            (inner + 1) * steps * FLOAT32 * per_step,
+        ),
+    ]
+
+
+def _maml_step_settings(config: TrainConfig) -> dict[str, float]:
+    """The inner step size and the outer loop's step settings."""
+    outer = {"trpo": ("max_kl",), "ppo": ("outer_lr",), "promp": ("outer_lr", "kl_coeff")}
+    return {name: getattr(config, name) for name in ("inner_lr", *outer[config.outer])}
+
+
+MAML_KIND = AgentKind(
+    build_learner,
+    memory=maml_memory,
+    finite=("loss_before", "loss_after", "kl_after", "pre_kl"),
+    step_settings=_maml_step_settings,
+)
 """The MAML family (MAML-TRPO, MAML-PPO, ProMP, FO-MAML, Meta-SGD), set by the config's
 top-level keys."""
 
@@ -97,6 +134,8 @@ def build(config: TrainConfig) -> Trainer:
     """The trainer of ``config``'s agent kind, with the env's errors as :class:`ConfigError`.
 
     The config's ``imports`` are imported first (``ModuleNotFoundError`` naming a missing one).
+    A config whose estimated memory (the kind's ``memory``) exceeds this machine's is refused
+    before anything is allocated (:class:`ConfigError` naming the setting and the estimate).
     """
     import_modules(config.imports)
     try:
@@ -104,8 +143,12 @@ def build(config: TrainConfig) -> Trainer:
         resolve_device(config.device)
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    kind = agent_kind(config.agent)
     try:
-        return agent_kind(config.agent).build(config)
+        if kind.memory is not None:
+            sizes = EnvSizes.of(config.env, config.env_kwargs)
+            require_memory(kind.memory(config, sizes), ConfigError)
+        return kind.build(config)
     except NotATaskFamily as err:  # found when the sampler makes the vector env
         raise ConfigError(str(err)) from None
     except TypeError as err:  # the config's types are checked: it is env_kwargs the env rejects

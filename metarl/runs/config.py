@@ -19,12 +19,13 @@ import yaml
 
 from metarl.choices import DEVICES, Estimator, KLDirection, Weighting
 from metarl.fielddocs import document_fields
-from metarl.validation import require_finite, require_seed, short_repr
+from metarl.validation import MAX_LEARNING_RATE, require_finite, require_seed, short_repr
 
 __all__ = [
     "ConfigError",
     "TrainConfig",
     "load_config",
+    "load_yaml",
     "named_modules",
     "options_from_dict",
     "require_imported",
@@ -37,6 +38,21 @@ SamplerKind = Literal["local", "ray"]
 
 class ConfigError(ValueError):
     """A configuration names an unknown key or holds a value that is not allowed."""
+
+
+STEP_BOUNDS = {
+    "inner_lr": 10.0,
+    "outer_lr": MAX_LEARNING_RATE,
+    "max_kl": 10.0,
+    "kl_coeff": 1e3,
+    "target_kl": 10.0,
+}
+"""Largest value of each step-size setting (each must also be > 0): beyond it a step is no longer
+a step of the method (its field's docstring says why)."""
+
+MAX_CG_DAMPING = 100.0
+"""Largest TRPO ``cg_damping``: the KL Hessian's entries are of order 1, so a damping far above it
+shrinks every step to nothing."""
 
 
 @document_fields
@@ -70,7 +86,9 @@ class TrainConfig:
     num_inner_steps: int = 1
     """Inner policy-gradient steps per task."""
     inner_lr: float = 0.1
-    """Inner step size alpha (initial value under Meta-SGD)."""
+    """Inner step size alpha (initial value under Meta-SGD); in (0, 10]: the papers use 0.01 to
+    0.5, and a step of 10 on standardised advantages already leaves the policy nothing of its
+    meta-learned initialisation."""
     learn_inner_lr: bool = False
     """Meta-SGD: learn one inner step size per parameter element."""
     first_order: bool = False
@@ -98,11 +116,13 @@ class TrainConfig:
     activation: str = "tanh"
     """Policy activation: ``tanh`` or ``relu``."""
     max_kl: float = 0.01
-    """TRPO: KL trust-region size."""
+    """TRPO: KL trust-region size; in (0, 10] (the papers use 0.01; 10 nats between the policies
+    before and after a step is no trust region)."""
     cg_iterations: int = 10
     """TRPO: conjugate-gradient iterations."""
     cg_damping: float = 1e-5
-    """TRPO: damping added to the KL Hessian."""
+    """TRPO: damping added to the KL Hessian; in [0, 100] (the KL Hessian's entries are of order
+    1: a damping far above it shrinks every step to nothing)."""
     line_search_steps: int = 15
     """TRPO: backtracking line-search steps."""
     curvature_tasks: int | None = None
@@ -114,15 +134,18 @@ class TrainConfig:
     """TRPO: the post-update KL that the trust region bounds: ``new_old`` = KL(new || old)
     (pytorch-maml-rl), ``old_new`` = KL(old || new) (Schulman et al. 2015, rllab)."""
     outer_lr: float = 1e-3
-    """PPO / ProMP: Adam learning rate."""
+    """PPO / ProMP: Adam learning rate; in (0, 1] (Adam moves each parameter by about this much per
+    step)."""
     clip: float = 0.2
     """PPO / ProMP: ratio clipping."""
     outer_epochs: int = 5
     """PPO / ProMP: optimisation epochs per meta-batch."""
     kl_coeff: float = 5e-4
-    """ProMP: initial coefficient of the pre-update KL penalty."""
+    """ProMP: initial coefficient of the pre-update KL penalty; in (0, 1000] (it then doubles or
+    halves towards ``target_kl``)."""
     target_kl: float = 0.01
-    """ProMP: target of the pre-update KL (the coefficient adapts towards it)."""
+    """ProMP: target of the pre-update KL (the coefficient adapts towards it); in (0, 10], as
+    ``max_kl``."""
     device: str = "cpu"
     """Where the agent kinds that support it train and act: ``auto``, ``cpu`` or ``cuda``."""
     seed: int = 0
@@ -154,11 +177,13 @@ class TrainConfig:
         )
         for name in positive_ints:
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be >= 1, got {short_repr(getattr(self, name))}")
         if self.eval_steps < 0:
-            raise ConfigError(f"eval_steps must be >= 0, got {self.eval_steps!r}")
-        for name in ("inner_lr", "max_kl", "outer_lr", "kl_coeff", "target_kl"):
-            require_finite(name, getattr(self, name), 0.0, inclusive=False, error=ConfigError)
+            raise ConfigError(f"eval_steps must be >= 0, got {short_repr(self.eval_steps)}")
+        for name, maximum in STEP_BOUNDS.items():
+            require_finite(
+                name, getattr(self, name), 0.0, maximum=maximum, inclusive=False, error=ConfigError
+            )
         require_seed("seed", self.seed, error=ConfigError)
         # name: (whether the value is allowed, the allowed interval)
         intervals = {
@@ -169,21 +194,30 @@ class TrainConfig:
         }
         for name, (inside, text) in intervals.items():
             if not inside:
-                raise ConfigError(f"{name} must lie in {text}, got {getattr(self, name)!r}")
-        require_finite("cg_damping", self.cg_damping, 0.0, error=ConfigError)
+                value = short_repr(getattr(self, name))
+                raise ConfigError(f"{name} must lie in {text}, got {value}")
+        require_finite(
+            "cg_damping", self.cg_damping, 0.0, maximum=MAX_CG_DAMPING, error=ConfigError
+        )
         if self.curvature_tasks is not None and not 1 <= self.curvature_tasks <= self.meta_batch_size:
             raise ConfigError(
                 f"curvature_tasks must lie in [1, meta_batch_size={self.meta_batch_size}] or be "
-                f"null, got {self.curvature_tasks!r}"
+                f"null, got {short_repr(self.curvature_tasks)}"
             )
         if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
-            raise ConfigError(f"hidden_sizes must be positive ints, got {self.hidden_sizes!r}")
+            raise ConfigError(
+                f"hidden_sizes must be positive ints, got {short_repr(self.hidden_sizes)}"
+            )
         if self.activation not in ("tanh", "relu"):
-            raise ConfigError(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
+            raise ConfigError(
+                f"activation must be 'tanh' or 'relu', got {short_repr(self.activation)}"
+            )
         if self.outer == "promp" and self.estimator != "lvc":
             raise ConfigError("outer 'promp' needs estimator 'lvc' (ProMP's inner estimator)")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
-            raise ConfigError(f"device must be one of {list(DEVICES)}, got {self.device!r}")
+            raise ConfigError(
+                f"device must be one of {list(DEVICES)}, got {short_repr(self.device)}"
+            )
         self.kind_options()
 
     def kind_options(self) -> Any:
@@ -194,8 +228,8 @@ class TrainConfig:
 
         if self.agent not in registered_agent_kinds():
             raise ConfigError(
-                f"agent must be one of {registered_agent_kinds()}, got {self.agent!r} (a kind of "
-                "your own: name the module that registers it in imports, or --import it)"
+                f"agent must be one of {registered_agent_kinds()}, got {short_repr(self.agent)} "
+                "(a kind of your own: name the module that registers it in imports, or --import it)"
             )
         if self.agent == "maml":
             if self.agent_options:
@@ -208,19 +242,22 @@ class TrainConfig:
         if options is None:
             if self.agent_options:
                 raise ConfigError(
-                    f"agent {self.agent!r} takes no agent_options, got {sorted(self.agent_options)}"
+                    f"agent {short_repr(self.agent)} takes no agent_options, got "
+                    f"{sorted(self.agent_options)}"
                 )
             return None
         try:
             return options_from_dict(options, self.agent_options)
         except ConfigError as err:
-            raise ConfigError(f"agent_options of agent {self.agent!r}: {err}") from None
+            raise ConfigError(f"agent_options of agent {short_repr(self.agent)}: {err}") from None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Build from a mapping; unknown keys raise :class:`ConfigError` listing the allowed ones."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a config must be a mapping of keys to values, got {data!r}")
+            raise ConfigError(
+                f"a config must be a mapping of keys to values, got {short_repr(data)}"
+            )
         allowed = [f.name for f in dataclasses.fields(cls)]
         data = _renamed_keys(data)
         unknown = sorted(set(data) - set(allowed))
@@ -240,15 +277,52 @@ class TrainConfig:
         return TrainConfig.from_dict(_overridden(self.to_dict(), assignments))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that repeats a key (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may repeat base's keys
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = lines.get(key)
+            except TypeError:  # an unhashable key: the base class refuses it, naming it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {short_repr(key)} (first on line {first})", key_node.start_mark,
+                )
+            lines[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """The value of the YAML document ``text``, read safely (no Python objects); a key repeated in
+    a mapping raises ``yaml.YAMLError`` naming it and its lines."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error as one line: the problem and its line and column."""
+    problem = getattr(err, "problem", None) or str(err)
+    mark = getattr(err, "problem_mark", None)
+    if mark is None:
+        return problem
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
 def _overridden(data: Mapping[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
     """``data`` with ``key=value`` strings applied (values parsed as YAML)."""
     data = dict(data)
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
         if not sep:
-            raise ConfigError(f"--set takes key=value, got {assignment!r}")
+            raise ConfigError(f"--set takes key=value, got {short_repr(assignment)}")
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml(text)
         except (yaml.YAMLError, ValueError, RecursionError) as err:
             problem = getattr(err, "problem", None) or str(err) or type(err).__name__
             raise ConfigError(
@@ -269,7 +343,7 @@ def _assign(data: dict[str, Any], key: str, value: Any) -> None:
     if inner is None:
         inner = {}
     if not isinstance(inner, dict):
-        raise ConfigError(f"--set {key}: {head!r} is not a mapping-valued key")
+        raise ConfigError(f"--set {key}: {short_repr(head)} is not a mapping-valued key")
     inner = dict(inner)
     _assign(inner, rest, value)
     data[head] = inner
@@ -280,7 +354,7 @@ def options_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
     :class:`TrainConfig`'s own keys: unknown keys and values of the wrong type raise
     :class:`ConfigError` naming the key and what is allowed."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"options must be a mapping of keys to values, got {data!r}")
+        raise ConfigError(f"options must be a mapping of keys to values, got {short_repr(data)}")
     allowed = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(data) - set(allowed))
     if unknown:
@@ -332,21 +406,21 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
     origin = getattr(hint, "__origin__", None)
     if origin is Literal:
         if value not in get_args(hint):
-            raise ConfigError(f"{name} must be one of {list(get_args(hint))}, got {value!r}")
+            allowed = list(get_args(hint))
+            raise ConfigError(f"{name} must be one of {allowed}, got {short_repr(value)}")
         return
     expected = {int: int, float: (int, float), bool: bool, str: str}.get(hint)
     if expected is None:
         expected = {tuple: tuple, dict: dict}[origin]
-    if isinstance(value, bool) and hint is not bool:
-        raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
-    if not isinstance(value, expected):
-        raise ConfigError(f"{name} must be of type {getattr(hint, '__name__', hint)}, got {value!r}")
+    if (isinstance(value, bool) and hint is not bool) or not isinstance(value, expected):
+        type_name = getattr(hint, "__name__", hint)
+        raise ConfigError(f"{name} must be of type {type_name}, got {short_repr(value)}")
     if hint is float:
         require_finite(name, value, error=ConfigError)
     if origin is tuple:
         item = get_args(hint)[0]
         if not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{name} must hold {item.__name__}s, got {value!r}")
+            raise ConfigError(f"{name} must hold {item.__name__}s, got {short_repr(value)}")
 
 
 def load_config(
@@ -365,15 +439,28 @@ def load_config(
     else:
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"config file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at "
+                f"offset {err.start}); a config is a YAML text file"
+            ) from None
+        except (yaml.YAMLError, ValueError) as err:  # ValueError: e.g. an int of 5000 digits
+            problem = _yaml_problem(err)
+            raise ConfigError(f"config file {path} is not valid YAML: {problem}") from err
+        except RecursionError:
+            raise ConfigError(
+                f"config file {path} is nested too deeply to read (beyond Python's recursion "
+                f"limit, {sys.getrecursionlimit()})"
+            ) from None
     where = "defaults" if path is None else str(path)
     try:
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a config must be a mapping of keys to values, got {data!r}")
+            raise ConfigError(
+                f"a config must be a mapping of keys to values, got {short_repr(data)}"
+            )
         data = _overridden(data, overrides)
         if trusted:
             from metarl.envs.registration import import_modules

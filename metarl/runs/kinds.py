@@ -4,7 +4,9 @@ An :class:`AgentKind` builds a :class:`Trainer` from a :class:`~metarl.runs.conf
 the run plumbing (run folder, metrics, TensorBoard, checkpoints, resume, evaluation) drives any
 trainer the same way. A kind's own hyperparameters live in the config's ``agent_options`` mapping,
 checked against the kind's ``options`` dataclass; the MAML family's keys are the config's top-level
-keys (it is the default kind).
+keys (it is the default kind). A kind may also estimate the memory a config needs (checked before it
+is built) and name the metrics that must stay finite and the settings that scale its steps (named
+when training diverges).
 
 >>> from metarl.runs.kinds import registered_agent_kinds
 >>> "maml" in registered_agent_kinds()
@@ -13,13 +15,15 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from metarl.lazy import resolve_entry
+from metarl.memory import Need
 
 if TYPE_CHECKING:
     from metarl.evaluation.protocol import GradedAgent
@@ -28,8 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentKind",
+    "EnvSizes",
     "Trainer",
+    "TrainingDiverged",
     "agent_kind",
+    "option_settings",
     "register_agent_kind",
     "registered_agent_kinds",
 ]
@@ -73,6 +80,43 @@ class Trainer(Protocol):
         ...
 
 
+class TrainingDiverged(ValueError):
+    """A training iteration gave a nan or inf loss: the settings that scale its steps are too
+    large for this problem."""
+
+
+@dataclass(frozen=True)
+class EnvSizes:
+    """What the memory of an agent depends on in its env."""
+
+    obs_dim: int
+    """Floats of an observation."""
+    action_dim: int
+    """Floats of an action (of its one-hot vector for ``Discrete`` actions)."""
+    horizon: int
+    """Steps of an episode (``max_episode_steps``)."""
+
+    @classmethod
+    def of(cls, env: str, env_kwargs: Mapping[str, Any]) -> EnvSizes:
+        """The sizes of ``env`` made with ``env_kwargs`` (one sub-env, closed again)."""
+        import gymnasium as gym
+
+        from metarl.envs.registration import import_env
+
+        envs = gym.make_vec(env, num_envs=1, **env_kwargs)
+        try:
+            horizon = (
+                env_kwargs.get("max_episode_steps") or gym.spec(import_env(env)).max_episode_steps
+            )
+            return cls(
+                gym.spaces.flatdim(envs.single_observation_space),
+                gym.spaces.flatdim(envs.single_action_space),
+                int(horizon or 1),
+            )
+        finally:
+            envs.close()
+
+
 @dataclass(frozen=True)
 class AgentKind:
     """How to build and follow one kind of agent."""
@@ -87,6 +131,47 @@ class AgentKind:
     """The metric whose best value writes ``checkpoints/best.pt``."""
     progress: tuple[str, ...] = ("pre_return", "post_return")
     """Metrics shown on the progress bar."""
+    memory: Callable[[TrainConfig, EnvSizes], list[Need]] | None = None
+    """The memory a config's trainer needs, setting by setting, each need before the needs it
+    multiplies (:func:`metarl.memory.require_memory`, checked before building); ``None``: not
+    estimated."""
+    finite: tuple[str, ...] = ()
+    """Metrics that stay finite while training is sound: a nan or inf one stops the run
+    (:meth:`train_iteration`)."""
+    step_settings: Callable[[TrainConfig], dict[str, Any]] | None = None
+    """The settings that scale a training step and their values, named when training diverges."""
+
+    def train_iteration(
+        self, config: TrainConfig, learner: Trainer, rng: np.random.Generator
+    ) -> dict[str, float]:
+        """``learner.train_iteration(rng)``; a ``FloatingPointError`` it raises, or a nan or inf
+        metric of :attr:`finite`, raised as :class:`TrainingDiverged` naming the iteration and the
+        :attr:`step_settings` of ``config``."""
+        try:
+            metrics = learner.train_iteration(rng)
+        except FloatingPointError as err:
+            raise TrainingDiverged(self._diverged(config, str(err))) from err
+        for name in self.finite:
+            if name in metrics and not math.isfinite(metrics[name]):
+                problem = f"iteration {learner.iteration}: {name} is {metrics[name]}"
+                raise TrainingDiverged(self._diverged(config, problem))
+        return metrics
+
+    def _diverged(self, config: TrainConfig, problem: str) -> str:
+        settings = {} if self.step_settings is None else self.step_settings(config)
+        named = ", ".join(f"{name} {value:g}" for name, value in settings.items())
+        return f"{problem}: training diverged" + (f"; try smaller steps ({named})" if named else "")
+
+
+def option_settings(*names: str) -> Callable[[TrainConfig], dict[str, Any]]:
+    """:attr:`AgentKind.step_settings` of a kind whose step settings are the ``agent_options``
+    ``names``: ``{"agent_options.NAME": value}``."""
+
+    def settings(config: TrainConfig) -> dict[str, Any]:
+        options = config.kind_options()
+        return {f"agent_options.{name}": getattr(options, name) for name in names}
+
+    return settings
 
 
 _KINDS: dict[str, AgentKind | str] = {

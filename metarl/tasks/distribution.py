@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from metarl.memory import Need, require_memory
 from metarl.tasks.parameters import Parameter
 from metarl.tasks.task import Task
 from metarl.validation import require_int
@@ -18,6 +19,8 @@ SPLIT_NAMES = ("train", "test", "test-ood")
 
 _SPLIT_ENTROPY = 0x6D657461726C  # fixed so that test splits are identical on every machine
 _MAX_REJECTION_ROUNDS = 1000
+_TASK_BYTES = 512
+"""Bytes of a :class:`Task` beyond its parameters' values (the object, its dict and arrays)."""
 
 SeedLike = int | np.random.Generator | None
 
@@ -58,6 +61,11 @@ class TaskDistribution:
         self.family = family
         self.parameters: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in parameters})
         self.num_test = int(num_test)
+        if not self.is_finite:  # a finite distribution's test split is its tasks, whatever num_test
+            floats = sum(int(np.prod(p.shape)) for p in parameters)
+            per_task = 2 * 8 * floats + _TASK_BYTES  # float64 values drawn, then copied into tasks
+            split = Need(f"{family}: num_test {num_test}", "a held-out split", num_test * per_task)
+            require_memory([split])
         self._splits: dict[str, TaskDistribution] = {}
         self._excluded: frozenset[Task] = frozenset()
         self._tasks: tuple[Task, ...] | None = None

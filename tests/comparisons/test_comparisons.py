@@ -241,9 +241,10 @@ def test_damaged_cache_raises_cache_error(tmp_path, learn_calls):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(CacheError, match=r"cannot load the cached pretrained policy .*pretrained\.pt"):
         _train_tiny(tmp_path)
-    (tmp_path / "pretrained.json").write_text("{broken")
-    with pytest.raises(CacheError, match=r"cannot read the cache metadata .*pretrained\.json"):
-        _train_tiny(tmp_path)
+    for damaged in ("{broken", "[" * 100_000 + "]" * 100_000):  # the second: RecursionError
+        (tmp_path / "pretrained.json").write_text(damaged)
+        with pytest.raises(CacheError, match=r"cannot read the cache metadata .*pretrained\.json"):
+            _train_tiny(tmp_path)
     assert learn_calls == [128]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metarl.agents.pearl.encoder import AGGREGATIONS, Aggregation
-from metarl.validation import require_finite, require_int
+from metarl.validation import MAX_LEARNING_RATE, MAX_LOSS_SCALE, require_finite, require_int
 
 __all__ = ["PEARLOptions"]
 
@@ -34,7 +34,8 @@ class PEARLOptions:
     """Context transitions are ``(s, a, r, s')``; false: ``(s, a, r)`` (PEARL's default, enough
     when only the reward depends on the task)."""
     kl_weight: float = 0.1
-    """Weight of ``KL(q(z | c) || N(0, I))`` in the encoder's loss (``product`` only)."""
+    """Weight of ``KL(q(z | c) || N(0, I))`` in the encoder's loss (``product`` only); in [0, 1e4]
+    (:data:`~metarl.validation.MAX_LOSS_SCALE`)."""
     num_train_tasks: int = 100
     """Training tasks, drawn once from the train split; each has its own replay buffers."""
     initial_episodes: int = 10
@@ -58,17 +59,19 @@ class PEARLOptions:
     tau: float = 0.005
     """Polyak rate of the target critics."""
     learning_rate: float = 3e-4
-    """Adam step size of the policy, critics, encoder and entropy coefficient."""
+    """Adam step size of the policy, critics, encoder and entropy coefficient; in (0, 1]
+    (:data:`~metarl.validation.MAX_LEARNING_RATE`)."""
     reward_scale: float = 5.0
     """Rewards are multiplied by this in the critic target (with ``entropy_coef`` 1, the inverse
-    of SAC's temperature)."""
+    of SAC's temperature); in (0, 1e4]."""
     entropy_coef: float = 1.0
-    """SAC's ``alpha`` (its initial value under ``auto_entropy``)."""
+    """SAC's ``alpha`` (its initial value under ``auto_entropy``); in (0, 1e4]."""
     auto_entropy: bool = False
     """Tune ``alpha`` so the policy's entropy tracks ``-action_dim`` (SAC v2); PEARL keeps it
     fixed."""
     policy_reg: float = 1e-3
-    """Weight of PEARL's regularisers of the policy's pre-tanh mean and log-std (squared)."""
+    """Weight of PEARL's regularisers of the policy's pre-tanh mean and log-std (squared); in
+    [0, 1e4]."""
     replay_capacity: int = 100_000
     """Transitions kept per training task (oldest dropped first)."""
     critic_env_kwargs: dict[str, Any] | None = None
@@ -93,8 +96,14 @@ class PEARLOptions:
         for name in ("hidden_sizes", "encoder_hidden_sizes"):
             for size in getattr(self, name):
                 require_int(f"{name} entry", size)
-        for name in ("kl_weight", "policy_reg", "learning_rate", "reward_scale", "entropy_coef"):
-            require_finite(name, getattr(self, name), 0.0, inclusive=name in {"kl_weight", "policy_reg"})
+        for name in ("kl_weight", "policy_reg", "reward_scale", "entropy_coef"):
+            require_finite(
+                name, getattr(self, name), 0.0, maximum=MAX_LOSS_SCALE,
+                inclusive=name in {"kl_weight", "policy_reg"},
+            )
+        require_finite(
+            "learning_rate", self.learning_rate, 0.0, maximum=MAX_LEARNING_RATE, inclusive=False
+        )
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not 0.0 < self.tau <= 1.0:

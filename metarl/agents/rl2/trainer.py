@@ -9,6 +9,7 @@ given, so a resumed run continues identically.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from metarl.agents.rl2.rollout import RL2Actor, collect_trials
 from metarl.agents.trial_agent import TrialAgent
 from metarl.sampling.trials import make_trial_envs
 from metarl.tasks import TaskDistribution
-from metarl.validation import require_finite, require_int
+from metarl.validation import MAX_LEARNING_RATE, MAX_LOSS_SCALE, require_finite, require_int
 
 __all__ = ["RL2Agent", "RL2Options", "RL2Trainer"]
 
@@ -50,9 +51,9 @@ class RL2Options:
     gae_lambda: float = 0.95
     """GAE lambda over the whole trial."""
     learning_rate: float = 3e-3
-    """Adam step size."""
+    """Adam step size; in (0, 1] (:data:`~metarl.validation.MAX_LEARNING_RATE`)."""
     clip: float = 0.2
-    """PPO ratio clipping."""
+    """PPO ratio clipping; in (0, 1]."""
     epochs: int = 8
     """PPO epochs per iteration."""
     minibatches: int = 4
@@ -60,20 +61,21 @@ class RL2Options:
     bptt_steps: int | None = None
     """Truncated backpropagation through time: segment length in steps; none: whole trials."""
     value_coeff: float = 0.5
-    """Weight of the value loss."""
+    """Weight of the value loss; in [0, 1e4] (:data:`~metarl.validation.MAX_LOSS_SCALE`)."""
     entropy_coeff: float = 0.0
-    """Weight of the entropy bonus."""
+    """Weight of the entropy bonus; in [0, 1e4]."""
     max_grad_norm: float = 0.5
     """Gradient-norm clipping."""
     target_kl: float | None = None
     """Stop an iteration's PPO epochs at the first minibatch whose approximate KL to the
-    sampling policy exceeds ``1.5 * target_kl`` (SB3's rule); none: run all epochs."""
+    sampling policy exceeds ``1.5 * target_kl`` (SB3's rule); none: run all epochs. In (0, 10]."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this in the advantages and value targets (not in the inputs).
     The value head shares the recurrent core, so value targets far above 1 let the value loss
-    dominate the clipped gradient; pick a scale that keeps a trial's return near 1-10."""
+    dominate the clipped gradient; pick a scale that keeps a trial's return near 1-10. In (0, 1e4]
+    (:data:`~metarl.validation.MAX_LOSS_SCALE`)."""
     init_std: float = 1.0
-    """Initial standard deviation of a Gaussian policy (``Box`` actions)."""
+    """Initial standard deviation of a Gaussian policy (``Box`` actions); in (0, 1000]."""
     embedding_sizes: tuple[int, ...] = ()
     """Hidden layers (tanh) of an MLP that embeds each step's input before the recurrent core."""
 
@@ -83,15 +85,20 @@ class RL2Options:
         if self.bptt_steps is not None:
             require_int("bptt_steps", self.bptt_steps)
         if self.target_kl is not None:
-            require_finite("target_kl", self.target_kl, 0.0, inclusive=False)
+            require_finite("target_kl", self.target_kl, 0.0, maximum=10.0, inclusive=False)
         for size in self.embedding_sizes:
             require_int("embedding_sizes entry", size)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {list(CELLS)}, got {self.cell!r}")
-        for name in ("learning_rate", "clip", "max_grad_norm", "reward_scale", "init_std"):
-            require_finite(name, getattr(self, name), 0.0, inclusive=False)
+        # name: the largest value (each must be > 0)
+        bounds = {
+            "learning_rate": MAX_LEARNING_RATE, "clip": 1.0, "max_grad_norm": math.inf,
+            "reward_scale": MAX_LOSS_SCALE, "init_std": 1e3,
+        }
+        for name, maximum in bounds.items():
+            require_finite(name, getattr(self, name), 0.0, maximum=maximum, inclusive=False)
         for name in ("value_coeff", "entropy_coeff"):
-            require_finite(name, getattr(self, name), 0.0)
+            require_finite(name, getattr(self, name), 0.0, maximum=MAX_LOSS_SCALE)
         for name in ("gamma", "gae_lambda"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
