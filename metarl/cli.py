@@ -86,6 +86,8 @@ def _train(args: argparse.Namespace) -> None:
     if args.imports:  # recorded in the config, so that evaluate and --resume import them too
         imports = list(dict.fromkeys([*config.imports, *args.imports]))
         config = config.with_overrides([f"imports={json.dumps(imports)}"])
+    if args.out is not None and not args.out.strip():
+        raise ConfigError(f"--out needs a folder name, got {args.out!r} (omit it for the default)")
     out = (
         Path(args.out)
         if args.out
