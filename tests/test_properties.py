@@ -1,21 +1,27 @@
 """Property-based checks: bad input of any shape gets a ValueError or TypeError with a message.
 
 Hypothesis draws tasks, task dicts, reset options and ``--set`` overrides; each property runs
-500 derandomized examples (the same ones on every run).
+500 derandomized examples (the same ones on every run). Actions for env steps, observations for
+``predict`` and user episodes for ``adapt`` (any dtype, shape and values: NaN, inf, huge,
+booleans) get a clear error or a finite result, in fewer examples (they step envs and networks).
 """
 
 import dataclasses
 import string
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from metarl import Task
+from metarl import Episode, Task
 from metarl.envs import registered_ids
+from metarl.runs.build import build
 from metarl.runs.config import ConfigError, TrainConfig, load_config
+from tests.agents.pearl.test_trainer import TINY as PEARL_OPTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -192,3 +198,104 @@ def config_file(tmp_path_factory):
 def test_config_overrides_raise_only_clear_errors(config_file, overrides):
     assert issubclass(ConfigError, ValueError)
     assert_clear_error(lambda: load_config(config_file, overrides))
+
+
+NUMERIC = settings(PROPERTY, max_examples=80)
+DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint64, np.bool_, np.complex64]
+
+
+def _plausible(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """Moderate float32 values of ``shape``."""
+    return hnp.arrays(np.float32, shape, elements=st.floats(-10, 10, width=32))
+
+
+def _numeric(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """Plausible values of ``shape``, or arrays of ``shape`` or another small one of any of
+    ``DTYPES`` with any values (NaN, inf, extremes), or Python values."""
+    shapes = st.one_of(st.just(shape), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0))
+    fuzzed = st.one_of(hnp.arrays(st.sampled_from(DTYPES), shapes), arrays, junk)
+    return st.one_of(_plausible(shape), fuzzed)
+
+
+def assert_clear_error_or_finite(call) -> None:
+    """``call()`` raises ValueError/TypeError with a message, or returns only finite numbers."""
+    try:
+        result = call()
+    except (ValueError, TypeError) as err:
+        assert str(err).strip(), f"{type(err).__name__} without a message"
+        return
+    assert all(np.isfinite(value).all() for value in result)
+
+
+@pytest.fixture(scope="module")
+def step_envs():
+    """Single and vector envs of one numpy family and one MuJoCo family (where installed)."""
+    envs = {}
+    for env_id in ("metarl/Navigation2D-v0", "metarl/HalfCheetahVel-v0"):
+        try:
+            envs[f"{env_id} single"] = gym.make(env_id)
+        except gym.error.DependencyNotInstalled:
+            continue
+        envs[f"{env_id} vector"] = gym.make_vec(env_id, num_envs=2)
+    yield envs
+    for env in envs.values():
+        env.close()
+
+
+@NUMERIC
+@given(data=st.data())
+def test_steps_raise_clear_errors_or_give_finite_results(step_envs, data):
+    name = data.draw(st.sampled_from(sorted(step_envs)))
+    env = step_envs[name]
+    action = data.draw(_numeric(env.action_space.shape))
+    try:
+        assert_clear_error_or_finite(lambda: env.step(action)[:2])
+    except gym.error.ResetNeeded as err:  # the first step of each env, before any reset
+        assert "before calling" in str(err)
+    env.reset(seed=0)
+
+
+@pytest.fixture(scope="module")
+def agents():
+    """An untrained MAML, RL^2 and PEARL agent of Navigation2D, each with a policy adapted to
+    the default task (what is checked does not depend on training)."""
+    found = {}
+    for kind, options in (("maml", {}), ("rl2", {}), ("pearl", PEARL_OPTIONS)):
+        config = TrainConfig(
+            env="metarl/Navigation2D-v0", env_kwargs={"max_episode_steps": 4}, agent=kind,
+            agent_options=options, meta_batch_size=2, hidden_sizes=(8,),
+        )
+        trainer = build(config)
+        agent = trainer.adaptive_agent()
+        found[kind] = (trainer, agent, agent.adapt(agent.task_distribution.default_task()))
+    yield found
+    for trainer, *_ in found.values():
+        trainer.close()
+
+
+@NUMERIC
+@given(data=st.data())
+def test_predict_raises_clear_errors_or_acts_finitely(agents, data):
+    _, _, policy = agents[data.draw(st.sampled_from(sorted(agents)))]
+    obs = data.draw(st.one_of(_numeric((2,)), _numeric((3, 2))))
+    deterministic = data.draw(st.booleans())
+    assert_clear_error_or_finite(lambda: policy.predict(obs, deterministic=deterministic)[:1])
+
+
+@NUMERIC
+@given(data=st.data())
+def test_adapt_from_episodes_raises_clear_errors_or_acts_finitely(agents, data):
+    _, agent, _ = agents[data.draw(st.sampled_from(sorted(agents)))]
+    steps = data.draw(st.integers(1, 4))
+    shapes = {"observations": (steps, 2), "actions": (steps, 2), "rewards": (steps,)}
+    fuzzed = data.draw(st.sampled_from([None, *shapes]))  # one array of any kind, or none
+    episode = {
+        name: data.draw(_numeric(shape) if name == fuzzed else _plausible(shape))
+        for name, shape in shapes.items()
+    }
+
+    def adapt_and_act():
+        policy = agent.adapt(episodes=[Episode(**episode)])
+        return policy.predict(np.zeros(2, dtype=np.float32), deterministic=True)[:1]
+
+    assert_clear_error_or_finite(adapt_and_act)

@@ -28,6 +28,7 @@ __all__ = [
     "BatchDynamics",
     "NumpyTaskEnv",
     "NumpyTaskVectorEnv",
+    "as_array",
     "check_actions",
     "check_options",
     "check_tasks",
@@ -111,6 +112,14 @@ def tasks_option(options: Mapping[str, Any] | None, num_envs: int) -> Sequence[T
     return options.get("tasks")
 
 
+def as_array(name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value)``; ``ValueError`` naming ``name`` for ragged nested sequences."""
+    try:
+        return np.asarray(value)
+    except ValueError as err:
+        raise ValueError(f"{name} must be an array, got {short_repr(value)}: {err}") from None
+
+
 def finite_array(name: str, value: Any, dtype: Any = np.float32) -> np.ndarray:
     """``value`` as an array in ``dtype`` whose entries are all finite real numbers.
 
@@ -118,7 +127,7 @@ def finite_array(name: str, value: Any, dtype: Any = np.float32) -> np.ndarray:
     ``float32``) counts as infinite. ``TypeError`` unless ``value`` holds integers or floats
     (booleans are not numbers here); ``ValueError`` naming ``name`` and the first non-finite entry.
     """
-    array = np.asarray(value)
+    array = as_array(name, value)
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise TypeError(f"{name} must hold real numbers, got {short_repr(value)}")
     with np.errstate(over="ignore", invalid="ignore"):
@@ -146,7 +155,7 @@ def check_actions(
     Gymnasium's classic control and MuJoCo envs). ``TypeError``/``ValueError`` naming the bad
     action and what is allowed otherwise.
     """
-    array = np.asarray(actions)
+    array = as_array(what, actions)
     if array.shape != shape:
         raise ValueError(
             f"{what} must have shape {shape}, got {array.shape}: {short_repr(actions)}"

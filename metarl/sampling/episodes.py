@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from metarl.envs.core import check_actions, finite_array
+from metarl.envs.core import as_array, check_actions, finite_array
 from metarl.sampling.batch import EpisodeBatch
 from metarl.validation import require_int, short_repr
 
@@ -53,7 +53,7 @@ class Episode:
 
     def __post_init__(self) -> None:
         obs = finite_array("observations", self.observations)
-        actions = np.asarray(self.actions)
+        actions = as_array("actions", self.actions)
         rewards = finite_array("rewards", self.rewards)
         if obs.ndim != 2 or len(obs) < 1:
             raise ValueError(f"observations must have shape (T, obs_dim), T >= 1, got {obs.shape}")

@@ -125,6 +125,24 @@ def test_invalid_tasks_and_benchmarks_are_refused():
         gym.make_vec(REACH, num_envs=1, max_episode_steps=501)
 
 
+def test_actions_follow_the_rule_of_every_family():
+    """``check_actions``, as in the numpy and MuJoCo families: the vector env refuses in the
+    parent, before any sub-env steps."""
+    env = gym.make(REACH)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must hold finite .*action\[3\] is nan"):
+        env.step(np.array([0.0, 0.0, 0.0, np.nan]))
+    with pytest.raises(TypeError, match="action must hold real numbers"):
+        env.step(np.ones(4, dtype=bool))
+    envs = gym.make_vec(REACH, num_envs=2, num_workers=0)
+    with pytest.raises(gym.error.ResetNeeded, match="before calling reset"):
+        envs.step(np.zeros((2, 4)))
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match=r"actions must hold finite .*actions\[1, 0\] is inf"):
+        envs.step(np.array([[0.0] * 4, [np.inf, 0.0, 0.0, 0.0]]))
+    envs.close()
+
+
 def test_seeded_episodes_repeat_and_task_switches_leave_no_trace():
     dist = task_distribution("ML10")
     a, b = dist.split("train").tasks[0], dist.split("test").tasks[0]
