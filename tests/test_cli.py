@@ -157,6 +157,14 @@ def test_unusable_out_folders_are_one_line_errors(tmp_path, capsys, monkeypatch)
     assert "Permission denied: " in _one_line(capsys.readouterr().err)
 
 
+def test_an_empty_out_is_refused_not_replaced_by_the_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for out in ("", "  "):
+        assert main(["train", "--config", QUICK, *TINY, "--out", out]) == 2
+        assert "--out needs a folder name" in _one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_overwrite_refuses_the_working_folder_and_foreign_folders(tmp_path, capsys, monkeypatch):
     (tmp_path / "thesis.tex").write_text("years of work")
     (tmp_path / "config.yaml").write_text("name: x")
