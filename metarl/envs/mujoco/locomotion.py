@@ -256,7 +256,8 @@ def _compose_doc(cls: type[LocomotionEnv]) -> str:
     return f"""{head.rstrip()}
 
 ## Action Space
-{robot.action_doc}
+{robot.action_doc} Finite values outside the bounds act as the bounds (MuJoCo's ``ctrlrange``)
+while the control cost charges them as given; NaN, inf and booleans raise, as in every family.
 
 ## Observation Space
 {robot.observation_doc} The task is not observed.
