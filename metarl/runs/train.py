@@ -202,7 +202,7 @@ def resume(out: str | Path, progress: bool = True) -> Trainer:
     return learner
 
 
-def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Header and rows of a run's ``metrics.csv``.
 
     Raises:
@@ -228,12 +228,19 @@ def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
                 f"{path} line {line} has {given + len(row.get(None) or [])} fields, the header "
                 f"{len(header)}: the file was edited or damaged"
             )
-        iteration = row["iteration"]
-        if not iteration.isdigit():
-            raise CheckpointError(
-                f"{path} line {line}: iteration {short_repr(iteration)} is not a non-negative int"
-            )
+        row["iteration"] = _iteration(row["iteration"], f"{path} line {line}")
     return header, rows
+
+
+def _iteration(text: str, where: str) -> int:
+    """A metrics row's iteration (``"3"``, or ``"3.0"`` as older runs of some agents wrote it)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value.is_integer() and value >= 0):
+        raise CheckpointError(f"{where}: iteration {short_repr(text)} is not a non-negative int")
+    return int(value)
 
 
 def _csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
