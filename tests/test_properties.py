@@ -1,7 +1,8 @@
 """Property-based checks: bad input of any shape gets a ValueError or TypeError with a message.
 
-Hypothesis draws tasks, task dicts, reset options and ``--set`` overrides; each property runs
-500 derandomized examples (the same ones on every run). Actions for env steps, observations for
+Hypothesis draws tasks, task dicts, reset options, ``--set`` overrides and config values (a
+ConfigError of one line, or a valid config); each property runs 500 derandomized examples (the
+same ones on every run; 300 for config values). Actions for env steps, observations for
 ``predict`` and user episodes for ``adapt`` (any dtype, shape and values: NaN, inf, huge,
 booleans) get a clear error or a finite result, in fewer examples (they step envs and networks).
 """
@@ -21,6 +22,7 @@ from metarl import Episode, Task
 from metarl.envs import registered_ids
 from metarl.runs.build import build
 from metarl.runs.config import ConfigError, TrainConfig, load_config
+from metarl.runs.kinds import agent_kind
 from tests.agents.pearl.test_trainer import TINY as PEARL_OPTIONS
 
 pytestmark = pytest.mark.slow
@@ -198,6 +200,50 @@ def config_file(tmp_path_factory):
 def test_config_overrides_raise_only_clear_errors(config_file, overrides):
     assert issubclass(ConfigError, ValueError)
     assert_clear_error(lambda: load_config(config_file, overrides))
+
+
+OPTION_KEYS = {
+    kind: [f.name for f in dataclasses.fields(agent_kind(kind).options)]
+    for kind in ("rl2", "pearl")
+}
+config_values = st.one_of(
+    st.integers(min_value=-2, max_value=50),
+    st.floats(min_value=-1.0, max_value=2.0),
+    junk,
+    st.sampled_from([10**5000, -(10**5000), 1e300, 5e-324, 2**63, 10**12, "", "\n", "1e30"]),
+    st.lists(st.one_of(numbers, st.integers(min_value=-(10**13), max_value=10**13)), max_size=3),
+)
+
+
+def _config_data(keys: list[str]) -> st.SearchStrategy:
+    """Mappings of some of ``keys`` (a few misspelt) to values of any type: small, huge, tiny,
+    negative, NaN, inf, strings, nested lists."""
+    return st.dictionaries(st.sampled_from([*keys, "", "lr"]), config_values, max_size=4)
+
+
+CONFIG_DATA = st.one_of(
+    _config_data(CONFIG_KEYS),
+    st.sampled_from(sorted(OPTION_KEYS)).flatmap(
+        lambda kind: _config_data(OPTION_KEYS[kind]).map(
+            lambda options: {"agent": kind, "agent_options": options}
+        )
+    ),
+)
+
+
+@settings(PROPERTY, max_examples=300)
+@given(data=CONFIG_DATA)
+def test_config_values_give_a_valid_config_or_a_one_line_config_error(data):
+    """Any key of TrainConfig (or of the RL^2 and PEARL options) with any value: a ConfigError
+    whose message is one line, never another exception, or a config that checks out."""
+    try:
+        config = TrainConfig.from_dict(data)
+    except ConfigError as err:
+        message = str(err)
+        assert message.strip() and "\n" not in message, message
+        return
+    assert set(config.to_dict()) == set(CONFIG_KEYS)
+    config.kind_options()
 
 
 NUMERIC = settings(PROPERTY, max_examples=80)
