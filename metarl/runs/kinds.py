@@ -111,7 +111,7 @@ class EnvSizes:
             return cls(
                 gym.spaces.flatdim(envs.single_observation_space),
                 gym.spaces.flatdim(envs.single_action_space),
-                int(horizon or 1),
+                int(horizon or 1),  # an env without a time limit: its episodes' length is unknown
             )
         finally:
             envs.close()
