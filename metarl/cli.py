@@ -5,7 +5,8 @@ metarl train [--config configs/maml-trpo/navigation2d.yaml] [--set key=value ...
              [--ray-address HOST:PORT] [--import MODULE ...]
 metarl train --resume DIR
 metarl evaluate RUN_DIR|CHECKPOINT.pt [--split test|test-ood] [--tasks N] [--steps K] [--episodes E]
-                [--comparisons random,pretrained,oracle,scratch,thompson,...] [--checkpoint last|best]
+                [--comparisons random,pretrained,oracle,scratch,thompson,...] [--paired-with AGENT]
+                [--checkpoint last|best]
                 [--evaluation-episodes N] [--device auto|cpu|cuda] [--overwrite]
 metarl envs [--import MODULE ...]
 
@@ -61,6 +62,8 @@ def _run_name(env: str, algorithm: str, seed: int) -> str:
 def _train(args: argparse.Namespace) -> None:
     from metarl.runs.train import resume, train
 
+    if args.resume is not None and not args.resume.strip():
+        raise ConfigError(f"--resume needs a run folder, got {args.resume!r}")
     if args.resume:
         sampling = args.sampler or args.workers is not None or args.ray_address
         changes = args.config or args.set or args.seed is not None
@@ -105,7 +108,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from metarl.files import hold_lock
     from metarl.runs.evaluate import evaluate_run, output_folders
 
-    folder = output_folders(args.run)[0]
+    folder = output_folders(args.run, args.split)[0]
     if Path(args.run).is_dir():
         RunFolder(args.run).check_links()
     _check_evaluation_folder(folder, output_paths(folder), args.overwrite)
@@ -121,6 +124,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         args.checkpoint,
         args.device,
         args.evaluation_episodes,
+        args.paired_with,
     )
     folder.mkdir(parents=True, exist_ok=True)
     with hold_lock(folder / LOCK, f"the evaluation in {folder}"):
@@ -204,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="fast-adaptation evaluation of a run",
-        epilog="Writes RUN/eval/eval.json, eval.csv and adaptation.png, each replaced whole; "
-        "other files in RUN/eval stay.",
+        epilog="Writes RUN/eval/SPLIT/eval.json, eval.csv and adaptation.png, each replaced "
+        "whole; other files there stay.",
     )
     evaluate.add_argument(
         "run", help="run folder, or a checkpoint file (outputs go to <stem>-eval/ beside it)"
@@ -225,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--evaluation-episodes", type=int, metavar="N",
         help="Meta-World's protocol: measure each point on N separate episodes per task, which "
         "no agent adapts on (default: on the --episodes the next step adapts on)",
+    )
+    evaluate.add_argument(
+        "--paired-with", metavar="AGENT",
+        help="the agent the table's paired differences are taken against (meta-trained or a "
+        "comparison; default: the first comparison)",
     )
     evaluate.add_argument("--checkpoint", default="last", choices=["last", "best"])
     evaluate.add_argument(

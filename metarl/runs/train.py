@@ -272,7 +272,7 @@ def _run(
     try:
         while learner.iteration < config.iterations:
             rng = np.random.default_rng([config.seed, learner.iteration])
-            metrics = learner.train_iteration(rng)
+            metrics = kind.train_iteration(config, learner, rng)
             _append_metrics(folder.metrics, metrics)
             for key, value in metrics.items():
                 if key != "iteration":
