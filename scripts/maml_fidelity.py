@@ -67,7 +67,7 @@ def read_post_returns(run: Path) -> dict[int, float]:
 
 def held_out(run: Path) -> tuple[float, float] | None:
     """(mean, 95% CI) of the meta-trained agent's held-out return after one step, if evaluated."""
-    path = run / "eval" / "eval.json"
+    path = run / "eval" / "test" / "eval.json"
     if not path.is_file():
         return None
     summary = json.loads(path.read_text())["summary"]["meta-trained"]

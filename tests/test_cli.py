@@ -57,21 +57,21 @@ def test_train_then_evaluate_writes_every_output(tmp_path, capsys):
     assert main(["evaluate", str(run), "--comparisons", comparisons]) == 0
     printed = capsys.readouterr().out
     assert all(f"| {a} |" in printed for a in ("meta-trained", "random", "oracle", "random-actions"))
-    result = json.loads((run / "eval" / "eval.json").read_text())
+    result = json.loads((run / "eval" / "test" / "eval.json").read_text())
     assert result["env"] == "metarl/Navigation2D-v0" and result["split"] == "test"
     assert len(result["tasks"]) == 4
     for agent in ("meta-trained", "random", "pretrained", "oracle", "random-actions", "scratch"):
         returns = np.array(result["returns"][agent])
         assert returns.shape == (4, 3) and np.isfinite(returns).all()
         assert len(result["summary"][agent]["mean"]) == 3
-    rows = (run / "eval" / "eval.csv").read_text().splitlines()
+    rows = (run / "eval" / "test" / "eval.csv").read_text().splitlines()
     assert rows[0] == "task_index,task_id,task_params,group,agent,step,episodes,return,success"
     assert len(rows) == 1 + 6 * 4 * 3
     assert result["episodes_per_unit"] == {
         "meta-trained": 2, "random": 2, "pretrained": 2, "oracle": 0, "random-actions": 1,
         "scratch": 2,
     }
-    plot = run / "eval" / "adaptation.png"
+    plot = run / "eval" / "test" / "adaptation.png"
     assert plot.stat().st_size > 10_000
     with Image.open(plot) as image:
         assert image.size[0] > 300 and image.size[1] > 200
@@ -234,16 +234,16 @@ def test_evaluate_refuses_to_replace_an_evaluation_without_overwrite(tmp_path, c
     assert main(["evaluate", str(run), "--seed", "-1"]) == 2
     assert "seed must be" in _one_line(capsys.readouterr().err)
     assert main(["evaluate", str(run), "--tasks", "2"]) == 0
-    first = (run / "eval" / "eval.json").read_text()
-    (run / "eval" / "notes.md").write_text("mine")
+    first = (run / "eval" / "test" / "eval.json").read_text()
+    (run / "eval" / "test" / "notes.md").write_text("mine")
     capsys.readouterr()
     assert main(["evaluate", str(run), "--tasks", "3"]) == 2
     assert "pass --overwrite" in _one_line(capsys.readouterr().err)
-    assert (run / "eval" / "eval.json").read_text() == first
+    assert (run / "eval" / "test" / "eval.json").read_text() == first
     assert main(["evaluate", str(run), "--tasks", "3", "--overwrite"]) == 0
     assert "replaced the earlier evaluation's" in capsys.readouterr().out
-    assert len(json.loads((run / "eval" / "eval.json").read_text())["tasks"]) == 3
-    assert (run / "eval" / "notes.md").read_text() == "mine"
+    assert len(json.loads((run / "eval" / "test" / "eval.json").read_text())["tasks"]) == 3
+    assert (run / "eval" / "test" / "notes.md").read_text() == "mine"
 
 
 def test_evaluation_episodes_set_metaworlds_protocol(tmp_path, capsys):
@@ -253,7 +253,7 @@ def test_evaluation_episodes_set_metaworlds_protocol(tmp_path, capsys):
     assert "evaluation_episodes must be a positive int, got 0" in _one_line(capsys.readouterr().err)
     assert main(["evaluate", str(run), "--tasks", "2", "--evaluation-episodes", "3"]) == 0
     assert "3 separate evaluation episodes per task" in capsys.readouterr().out
-    assert json.loads((run / "eval" / "eval.json").read_text())["evaluation_episodes"] == 3
+    assert json.loads((run / "eval" / "test" / "eval.json").read_text())["evaluation_episodes"] == 3
 
 
 @pytest.mark.parametrize(
@@ -282,8 +282,29 @@ def test_evaluate_never_writes_through_a_link_nor_beside_another_evaluation(tmp_
     assert sorted(p.name for p in shared.iterdir()) == ["eval.json"]
     assert (shared / "eval.json").read_text() == "another run's"
     (run / "eval").unlink()
-    (run / "eval").mkdir()
-    with hold_lock(run / "eval" / LOCK, "a test"):  # as another `metarl evaluate` does
+    (run / "eval" / "test").mkdir(parents=True)
+    with hold_lock(run / "eval" / "test" / LOCK, "a test"):  # as another `metarl evaluate` does
         assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1"]) == 2
         assert "another metarl process is writing" in _one_line(capsys.readouterr().err)
-    assert not (run / "eval" / "eval.json").exists()
+    assert not (run / "eval" / "test" / "eval.json").exists()
+
+
+def test_training_that_diverges_is_one_line_naming_the_iteration_and_settings(
+    tmp_path, capsys, monkeypatch
+):
+    from metarl.agents import MetaLearner
+
+    original = MetaLearner._meta_step
+
+    def diverging(self, tasks):
+        if self.iteration == 2:
+            raise FloatingPointError("surrogate loss is nan")
+        return original(self, tasks)
+
+    monkeypatch.setattr(MetaLearner, "_meta_step", diverging)
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "iteration 2" in line and "surrogate loss is nan" in line and "max_kl" in line
+    assert main(["train", "--resume", ""]) == 2
+    assert "--resume needs a run folder" in _one_line(capsys.readouterr().err)

@@ -19,12 +19,12 @@ def fidelity():
 
 def finished_run(folder: Path, post_returns: list[float], held_out: tuple[float, float]) -> None:
     """A run folder as train + evaluate leave it (only the files the script reads)."""
-    (folder / "eval").mkdir(parents=True)
+    (folder / "eval" / "test").mkdir(parents=True)
     rows = ["iteration,pre_return,post_return"]
     rows += [f"{i},-40.0,{value}" for i, value in enumerate(post_returns, start=1)]
     (folder / "metrics.csv").write_text("\n".join(rows) + "\n")
     summary = {"meta-trained": {"mean": [-40.0, held_out[0]], "ci95": [1.0, held_out[1]]}}
-    (folder / "eval" / "eval.json").write_text(json.dumps({"summary": summary}))
+    (folder / "eval" / "test" / "eval.json").write_text(json.dumps({"summary": summary}))
 
 
 def test_windows_are_inclusive_iteration_ranges(fidelity):

@@ -28,7 +28,9 @@ from metarl.evaluation.report import (
     confidence_interval,
     markdown_table,
     output_paths,
+    paired_differences,
     plot_adaptation,
+    table_digits,
 )
 
 __all__ = [
@@ -46,8 +48,10 @@ __all__ = [
     "confidence_interval",
     "markdown_table",
     "output_paths",
+    "paired_differences",
     "plot_adaptation",
     "register_agent",
     "registered_agents",
+    "table_digits",
     "unregister_agent",
 ]

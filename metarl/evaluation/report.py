@@ -28,7 +28,9 @@ __all__ = [
     "confidence_interval",
     "markdown_table",
     "output_paths",
+    "paired_differences",
     "plot_adaptation",
+    "table_digits",
 ]
 
 
@@ -50,12 +52,28 @@ def _json_floats(values: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
+def table_digits(results: Mapping[str, np.ndarray]) -> int:
+    """Decimals that resolve the values of ``results`` (per-task values ``[tasks, steps + 1]``
+    per agent): two significant digits of the smallest positive CI half-width or difference
+    between two agents' means at one step, between 1 and 4."""
+    means, halves = zip(*(confidence_interval(v) for v in results.values()), strict=True)
+    means = np.stack(means)
+    gaps = np.abs(means[:, None, :] - means[None, :, :]).ravel()
+    scales = np.concatenate([np.ravel(halves), gaps])
+    scales = scales[np.isfinite(scales) & (scales > 0)]
+    if not scales.size:
+        return 1
+    return int(np.clip(1 - np.floor(np.log10(scales.min())), 1, 4))
+
+
+def markdown_table(results: Mapping[str, np.ndarray], digits: int | None = None) -> str:
     """Mean and 95% CI per row (agents) and adaptation step (columns).
 
     ``results[name]`` holds per-task values ``[tasks, steps + 1]`` (returns, success rates); the
-    CI of a single task is undefined and reads ``n/a``.
+    CI of a single task is undefined and reads ``n/a``. ``digits``: decimals (default:
+    :func:`table_digits`).
     """
+    digits = table_digits(results) if digits is None else digits
     steps = next(iter(results.values())).shape[1]
     lines = [
         "| agent | " + " | ".join(f"step {k}" for k in range(steps)) + " |",
@@ -69,6 +87,22 @@ def markdown_table(results: dict[str, np.ndarray], digits: int = 1) -> str:
         )
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
+
+
+def paired_differences(
+    results: Mapping[str, np.ndarray], reference: str
+) -> dict[str, np.ndarray]:
+    """Per-task differences ``results[name] - results[reference]`` of every other agent: the same
+    tasks, so their CI is that of the paired difference.
+
+    Raises:
+        ValueError: ``reference`` is not one of the agents.
+    """
+    if reference not in results:
+        raise ValueError(f"paired_with must be one of the agents {list(results)}, got {reference!r}")
+    return {
+        name: values - results[reference] for name, values in results.items() if name != reference
+    }
 
 
 def adaptation_figure(
@@ -86,9 +120,11 @@ def adaptation_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    steps = np.arange(next(iter(results.values())).shape[1])
+    if len(steps) == 1:
+        return _dot_figure(results, title, caption)
     panels = 1 if episodes_per_unit is None else 2
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), dpi=120, squeeze=False)
-    steps = np.arange(next(iter(results.values())).shape[1])
     for name, returns in results.items():
         mean, half = confidence_interval(returns, axis=0)
         axes[0, 0].plot(steps, mean, marker="o", label=name)
@@ -111,6 +147,36 @@ def adaptation_figure(
         ax.set_title(title)
         ax.legend()
         ax.grid(alpha=0.3)
+        _keep_inside(ax, [line.get_ydata() for line in ax.lines])
+    return _finish(fig, caption)
+
+
+def _dot_figure(results: Mapping[str, np.ndarray], title: str, caption: str | None) -> Figure:
+    """One value per agent (no adaptation steps): a dot with its 95% CI error bar per agent."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(results) + 2), 4), dpi=120)
+    for index, (name, values) in enumerate(results.items()):
+        mean, half = confidence_interval(values, axis=0)
+        ax.errorbar([index], mean, yerr=np.nan_to_num(half), fmt="o", capsize=5, label=name)
+    ax.set_xticks(range(len(results)), list(results), rotation=20, ha="right")
+    ax.set_xlim(-0.5, len(results) - 0.5)
+    ax.set_ylabel("mean episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="y")
+    return _finish(fig, caption)
+
+
+def _keep_inside(ax: Any, ys: list[Any]) -> None:
+    """Y limits that hold every line of ``ys`` (reference lines too) with a margin."""
+    values = np.concatenate([np.ravel(np.asarray(y, dtype=float)) for y in ys] or [np.zeros(1)])
+    low, high = ax.get_ylim()
+    low, high = min(low, np.nanmin(values)), max(high, np.nanmax(values))
+    pad = 0.05 * (high - low or 1.0)
+    ax.set_ylim(low - pad, high + pad)
+
+
+def _finish(fig: Figure, caption: str | None) -> Figure:
     if caption:
         fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=8, wrap=True)
     fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
@@ -148,6 +214,7 @@ class EvaluationResult:
     episodes_per_unit: dict[str, int] = field(default_factory=dict)  # agent -> episodes per step
     evaluation_episodes: int | None = None  # Meta-World's protocol: separate measured episodes
     checkpoint: str | None = None  # the evaluated checkpoint (relative to its run folder)
+    paired_with: str | None = None  # the agent the paired differences are taken against
 
     def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
         """Record an agent's curves (its success rates only where the env reports success) and
@@ -183,6 +250,11 @@ class EvaluationResult:
                 f"Each point is measured on {self.evaluation_episodes} separate evaluation "
                 "episodes per task, which no agent adapts on (Meta-World's protocol)."
             )
+        if self.paired_with is not None and len(self.returns) > 1:
+            parts.append(
+                f"Paired difference from {self.paired_with} (on the same tasks), mean ± 95% CI:"
+                "\n\n" + markdown_table(paired_differences(self.returns, self.paired_with))
+            )
         if self.success:
             parts.append("Success rate:\n\n" + markdown_table(self.success, digits=2))
         if self.success and self.groups and len(set(self.groups)) > 1:
@@ -214,6 +286,11 @@ class EvaluationResult:
             "summary": summary(self.returns),
             "success": {name: s.tolist() for name, s in self.success.items()},
             "success_summary": summary(self.success),
+            "paired_with": self.paired_with,
+            "paired_difference": (
+                {} if self.paired_with is None
+                else summary(paired_differences(self.returns, self.paired_with))
+            ),
         }
 
     def csv_text(self) -> str:

@@ -25,16 +25,16 @@ logger = logging.getLogger(__name__)
 __all__ = ["evaluate_run", "output_folders"]
 
 
-def output_folders(source: str | Path) -> tuple[Path, Path]:
-    """Where the evaluation of ``source`` writes its outputs and caches comparison agents:
-    ``RUN/eval`` and ``RUN/baselines`` for a run folder, ``<stem>-eval/`` and
-    ``<stem>-eval/baselines`` beside a checkpoint file ``<stem>.pt``."""
+def output_folders(source: str | Path, split: str = "test") -> tuple[Path, Path]:
+    """Where the evaluation of ``source`` on ``split`` writes its outputs and caches comparison
+    agents: ``RUN/eval/<split>`` and ``RUN/baselines`` for a run folder, ``<stem>-eval/<split>``
+    and ``<stem>-eval/baselines`` beside a checkpoint file ``<stem>.pt``."""
     source = Path(source)
     if source.is_file():
         folder = source.with_name(f"{source.stem}-eval")
-        return folder, folder / "baselines"
+        return folder / split, folder / "baselines"
     run = RunFolder(source)
-    return run.eval, run.baselines
+    return run.eval / split, run.baselines
 
 
 def evaluate_run(
@@ -48,6 +48,7 @@ def evaluate_run(
     checkpoint: str = "last",
     device: str = "cpu",
     evaluation_episodes: int | None = None,
+    paired_with: str | None = None,
 ) -> EvaluationResult:
     """The fast-adaptation evaluation of a run folder's (or checkpoint file's) agent, beside the
     named ``comparisons``
@@ -59,9 +60,15 @@ def evaluate_run(
     Comparison agents that train (the SB3 ones) train on ``device`` (``auto``, ``cpu``,
     ``cuda``), once: they are cached in ``<run>/baselines``. With ``evaluation_episodes``
     (Meta-World's protocol), each point is measured on that many separate episodes per task
-    that no agent adapts on (:class:`~metarl.evaluation.AdaptationSetting`).
+    that no agent adapts on (:class:`~metarl.evaluation.AdaptationSetting`). The report's paired
+    differences are taken against ``paired_with`` (default: the first comparison).
     """
     factories = {name: agent_factory(name) for name in comparisons}
+    agents = ["meta-trained", *comparisons]
+    if paired_with is None and comparisons:
+        paired_with = comparisons[0]
+    if paired_with is not None and paired_with not in agents:
+        raise ValueError(f"paired_with must be one of the evaluated agents {agents}, got {paired_with!r}")
     resolve_device(device)
     if split == "train":
         raise ValueError("evaluate on held-out tasks: split must be 'test' or 'test-ood'")
@@ -85,7 +92,7 @@ def evaluate_run(
         groups = [distribution.group(t) for t in tasks]
     result = EvaluationResult(
         config.env, split, steps, episodes, tasks, groups=groups,
-        evaluation_episodes=evaluation_episodes, checkpoint=shown,
+        evaluation_episodes=evaluation_episodes, checkpoint=shown, paired_with=paired_with,
     )
     sampler = MultiTaskSampler(config.env, episodes, config.env_kwargs)
     evaluation_sampler = None if evaluation_episodes is None else MultiTaskSampler(
@@ -100,7 +107,7 @@ def evaluate_run(
             activation=config.activation,
             inner_kwargs=inner_loop_kwargs(config, int(sampler.observation_space.shape[0])),
             timesteps=config.comparison_timesteps,
-            cache_dir=output_folders(run_dir)[1],
+            cache_dir=output_folders(run_dir, split)[1],
             device=device,
         )
         agents = {"meta-trained": learner.graded_agent()}

@@ -27,11 +27,15 @@ MARKER = ".metarl-run"
 LOCK = ".metarl-lock"
 """Name of the lock file of a run folder (and of an evaluation's output folder)."""
 
+EVALUATION_FILES = ("eval.json", "eval.csv", "adaptation.png")
+"""What ``metarl evaluate`` writes in its folder (``eval/<split>``)."""
+
 OWNED: dict[str, tuple[str, ...]] = {
     ".": ("config.yaml", "metrics.csv"),
     "checkpoints": ("last.pt", "best.pt"),
     "tb": ("events.out.tfevents.*",),
-    "eval": ("eval.json", "eval.csv", "adaptation.png"),
+    **{f"eval/{split}": EVALUATION_FILES for split in ("test", "test-ood")},
+    "eval": EVALUATION_FILES,  # written there by metarl before one folder per split
     "baselines": tuple(
         f"{kind}.{ext}" for kind in ("pretrained", "oracle", "rl2") for ext in ("pt", "json", "zip")
     ),

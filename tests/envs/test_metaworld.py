@@ -214,7 +214,7 @@ def test_train_and_evaluate_report_success_per_held_out_class(tmp_path):
     config = str(Path(__file__).parents[2] / "configs" / "maml-trpo" / "metaworld-ml10.yaml")
     assert main(["train", "--config", config, *overrides, "--out", str(run)]) == 0
     assert main(["evaluate", str(run), "--baselines", "random,pretrained"]) == 0
-    result = json.loads((run / "eval" / "eval.json").read_text())
+    result = json.loads((run / "eval" / "test" / "eval.json").read_text())
     held_out = list(metaworld.env_dict.ML10_V3["test"])
     assert result["groups"] == held_out * 2  # goal-major: 2 goals of each of the 5 classes
     for agent in ("meta-trained", "random", "pretrained"):

@@ -93,6 +93,6 @@ def test_an_evaluation_killed_in_a_write_reruns_to_the_same_result(tmp_path, ref
     assert _temps(run)
     assert main(["evaluate", str(run)]) == 0  # an interrupted evaluation needs no --overwrite
     for name in ("eval.json", "eval.csv"):
-        assert (run / "eval" / name).read_text() == (reference / "eval" / name).read_text()
-    assert (run / "eval" / "adaptation.png").is_file()
+        assert (run / "eval" / "test" / name).read_text() == (reference / "eval" / "test" / name).read_text()
+    assert (run / "eval" / "test" / "adaptation.png").is_file()
     assert not _temps(run)

@@ -162,9 +162,9 @@ def test_cli_evaluates_a_checkpoint_file_and_trains_without_a_config(run, tmp_pa
     model.write_bytes(RunFolder(run).best.read_bytes())
     # Before: "not a run folder: model.pt/config.yaml is missing".
     assert main(["evaluate", str(model), "--tasks", "2", "--steps", "1", "--episodes", "2"]) == 0
-    result = json.loads((tmp_path / "model-eval" / "eval.json").read_text())
+    result = json.loads((tmp_path / "model-eval" / "test" / "eval.json").read_text())
     assert result["env"] == TINY.env and result["checkpoint"] == "model.pt"
-    assert (tmp_path / "model-eval" / "adaptation.png").is_file()
+    assert (tmp_path / "model-eval" / "test" / "adaptation.png").is_file()
     # Before: "train needs --config FILE (or --resume DIR)".
     out = tmp_path / "defaults"
     assert main(["train", "--set", "iterations=1", "--set", "meta_batch_size=2", "--set",
