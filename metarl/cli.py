@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from typing import NoReturn
 
 from metarl.envs.registration import import_modules
 from metarl.files import FolderLockedError
-from metarl.runs.config import ConfigError, load_config
+from metarl.runs.config import ConfigError, TrainConfig, load_config, named_modules
 from metarl.runs.folder import LOCK, RunFolder, RunFolderError
 
 __all__ = ["main"]
@@ -75,6 +76,7 @@ def _train(args: argparse.Namespace) -> None:
         args.run_dir = Path(args.resume)
         resume(args.resume)
         print(f"run: {args.resume}")
+        _print_next(args.run_dir, load_config(RunFolder(args.run_dir).config, trusted=False))
         return
     overrides = list(args.set or [])
     if args.seed is not None:
@@ -100,11 +102,19 @@ def _train(args: argparse.Namespace) -> None:
     )
     args.run_dir = out
     train(config, out, overwrite=args.overwrite)
-    print(f"run: {out}\nnext: metarl evaluate {out}")
+    print(f"run: {out}")
+    _print_next(out, config)
+
+
+def _print_next(run: Path, config: TrainConfig) -> None:
+    """The ``next:`` line: the ``metarl evaluate`` command of ``run``, with ``--import`` for each
+    module its config names (evaluate imports none that a run's files name), quoted for a shell."""
+    imports = [arg for module in named_modules(config.to_dict()) for arg in ("--import", module)]
+    print("next: " + shlex.join(["metarl", "evaluate", *imports, str(run)]))
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from metarl.evaluation import output_paths
+    from metarl.evaluation import output_paths, write_tensorboard
     from metarl.files import hold_lock
     from metarl.runs.evaluate import evaluate_run, output_folders
 
@@ -131,6 +141,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         # again: another evaluation may have finished meanwhile
         existing = _check_evaluation_folder(folder, output_paths(folder), args.overwrite)
         paths = result.write(folder)
+    if Path(args.run).is_dir():  # the run's TensorBoard shows the evaluation beside training
+        write_tensorboard(result, RunFolder(args.run).tensorboard)
     print(result.table())
     print("\n" + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     if existing:

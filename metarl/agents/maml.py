@@ -82,6 +82,8 @@ class MetaLearner:
         self.kl_direction: KLDirection = kl_direction
         self.meta_batch_size = require_int("meta_batch_size", meta_batch_size)
         self.iteration = 0
+        self.env_steps = 0
+        """Env steps sampled so far (pre- and post-update episodes, valid steps only)."""
         self.rng = np.random.default_rng(seed)
         self.sampler.seed(seed)
 
@@ -175,6 +177,7 @@ class MetaLearner:
             )
         with _timed(timing, "outer"):
             metrics = self.outer.step(self.meta_parameters, objective)
+        self.env_steps += sum(int(batch.mask.sum()) for batch, _, _ in train) + int(valid.mask.sum())
         pre_return = train[0][0].task_returns().mean().item()
         post_return = valid.task_returns().mean().item()
         for name, value in (("pre-update return", pre_return), ("post-update return", post_return)):
@@ -182,6 +185,7 @@ class MetaLearner:
                 raise FloatingPointError(f"{name} is {value}")
         return {
             "iteration": self.iteration,
+            "env_steps": self.env_steps,
             "pre_return": pre_return,
             "post_return": post_return,
             **metrics,
@@ -200,6 +204,7 @@ class MetaLearner:
                 else None
             ),
             "iteration": self.iteration,
+            "env_steps": self.env_steps,
             "rng": self.rng.bit_generator.state,
             "sampler_rng": self.sampler.generator.get_state(),
         }
@@ -225,6 +230,7 @@ class MetaLearner:
         if learned:
             self.inner.step_sizes.load_state_dict(state["step_sizes"])
         self.iteration = state["iteration"]
+        self.env_steps = int(state.get("env_steps", 0))  # 0: saved before it was counted
         self.rng.bit_generator.state = state["rng"]
         self.sampler.generator.set_state(state["sampler_rng"])
 

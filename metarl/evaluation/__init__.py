@@ -31,6 +31,7 @@ from metarl.evaluation.report import (
     paired_differences,
     plot_adaptation,
     table_digits,
+    write_tensorboard,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "registered_agents",
     "table_digits",
     "unregister_agent",
+    "write_tensorboard",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "paired_differences",
     "plot_adaptation",
     "table_digits",
+    "write_tensorboard",
 ]
 
 
@@ -334,6 +335,21 @@ class EvaluationResult:
             self.caption(),
         )
         return paths
+
+
+def write_tensorboard(result: EvaluationResult, log_dir: str | Path) -> None:
+    """Add ``result``'s mean returns (and success rates) to the TensorBoard events in
+    ``log_dir``: ``eval/<split>/<agent>/return`` (``.../success``) at each adaptation step."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(log_dir))
+    try:
+        for what, values in (("return", result.returns), ("success", result.success)):
+            for name, per_task in values.items():
+                for step, mean in enumerate(np.asarray(per_task, dtype=float).mean(axis=0)):
+                    writer.add_scalar(f"eval/{result.split}/{name}/{what}", mean, step)
+    finally:
+        writer.close()
 
 
 def output_paths(folder: str | Path) -> dict[str, Path]:

@@ -65,8 +65,9 @@ class TrainConfig:
     """Agent kind (:func:`~metarl.runs.kinds.registered_agent_kinds`): ``maml`` (the MAML family,
     set by the keys below) or another registered kind, set by ``agent_options``."""
     agent_options: dict[str, Any] = field(default_factory=dict)
-    """Hyperparameters of a non-MAML agent kind (checked against the kind's options dataclass);
-    ``--set agent_options.NAME=VALUE`` sets one."""
+    """Hyperparameters of the agent kind (checked against the kind's options dataclass);
+    ``--set agent_options.NAME=VALUE`` sets one. The MAML family's (:data:`MAML_KEYS`) are also
+    read as top-level keys (their older spelling), where they are kept."""
     env: str = "metarl/Navigation2D-v0"
     """Registered family id; ``module:id`` imports ``module`` first (Gymnasium's syntax), for a
     family of your own registered there."""
@@ -232,10 +233,11 @@ class TrainConfig:
                 "(a kind of your own: name the module that registers it in imports, or --import it)"
             )
         if self.agent == "maml":
-            if self.agent_options:
+            if self.agent_options:  # from_dict moves them to the top-level keys
                 raise ConfigError(
-                    "agent 'maml' takes its hyperparameters as top-level keys, not "
-                    f"agent_options; got agent_options {sorted(self.agent_options)}"
+                    "agent 'maml' takes its hyperparameters as keyword arguments of TrainConfig "
+                    f"(or agent_options in a config file); got agent_options "
+                    f"{sorted(self.agent_options)}"
                 )
             return None
         options = agent_kind(self.agent).options
@@ -259,7 +261,7 @@ class TrainConfig:
                 f"a config must be a mapping of keys to values, got {short_repr(data)}"
             )
         allowed = [f.name for f in dataclasses.fields(cls)]
-        data = _renamed_keys(data)
+        data = _maml_options_as_keys(_renamed_keys(data))
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise ConfigError(f"unknown config key(s) {unknown}; allowed: {allowed}")
@@ -328,7 +330,11 @@ def _overridden(data: Mapping[str, Any], assignments: Iterable[str]) -> dict[str
             raise ConfigError(
                 f"--set {short_repr(assignment)}: the value is not valid YAML ({problem})"
             ) from None
-        _assign(data, key.strip(), value)
+        key = key.strip()
+        option = key.removeprefix("agent_options.")
+        if data.get("agent", "maml") == "maml" and option in MAML_KEYS:
+            key = option  # a MAML hyperparameter: kept as a top-level key
+        _assign(data, key, value)
     return data
 
 
@@ -396,6 +402,37 @@ def _renamed_keys(data: Mapping[str, Any]) -> dict[str, Any]:
             "give only the new name"
         )
     return renamed
+
+
+MAML_KEYS = tuple(
+    name for name in (
+        "outer", "num_inner_steps", "inner_lr", "learn_inner_lr", "first_order", "estimator",
+        "gamma", "gae_lambda", "normalize_advantages", "value_function", "weighting",
+        "bootstrap_truncated", "hidden_sizes", "activation", "max_kl", "cg_iterations",
+        "cg_damping", "line_search_steps", "curvature_tasks", "backtrack_ratio", "kl_direction",
+        "outer_lr", "clip", "outer_epochs", "kl_coeff", "target_kl",
+    )
+)
+"""The MAML family's hyperparameters: top-level keys of :class:`TrainConfig`, also accepted under
+``agent_options`` like every other agent kind's."""
+
+
+def _maml_options_as_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a MAML config's ``agent_options`` moved to the top-level keys they set."""
+    options = data.get("agent_options")
+    if data.get("agent", "maml") != "maml" or not isinstance(options, Mapping) or not options:
+        return data
+    unknown = sorted(set(options) - set(MAML_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {unknown} of agent 'maml'; allowed: {list(MAML_KEYS)}"
+        )
+    both = sorted(set(options) & set(data))
+    if both:
+        raise ConfigError(
+            f"{both} given both as top-level key(s) and under agent_options; give each once"
+        )
+    return {**{k: v for k, v in data.items() if k != "agent_options"}, **options}
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

@@ -19,9 +19,8 @@ produces the same later metrics as an uninterrupted run with the same seed.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,13 @@ from metarl.runs.config import ConfigError, TrainConfig, load_config, require_im
 from metarl.runs.describe import check_spaces, check_state, env_spaces
 from metarl.runs.folder import RunFolder, config_header
 from metarl.runs.kinds import Trainer, agent_kind
-from metarl.validation import short_repr
+from metarl.runs.metrics import (
+    append_metrics,
+    last_value,
+    metrics_text,
+    read_metrics,
+    tensorboard_tag,
+)
 
 __all__ = ["checkpoint_path", "load_run", "resume", "train"]
 
@@ -184,11 +189,11 @@ def resume(out: str | Path, progress: bool = True) -> Trainer:
                     f"{folder.last} belongs to run {state['run_id']!r}, the run folder to "
                     f"{run_id!r}"
                 )
-            header, rows = _read_metrics(folder.metrics) if folder.metrics.is_file() else ([], [])
+            header, rows = read_metrics(folder.metrics) if folder.metrics.is_file() else ([], [])
             kept = [row for row in rows if int(row["iteration"]) <= learner.iteration]
             folder.remove_temps(".", "checkpoints")
             if len(kept) < len(rows):  # the run stopped between a metrics row and its checkpoint
-                atomic_write_text(folder.metrics, _csv_text(header, kept))
+                atomic_write_text(folder.metrics, metrics_text(header, kept))
             if learner.iteration == config.iterations:
                 logger.info("%s finished all %d iterations", folder.root, config.iterations)
             else:
@@ -202,55 +207,6 @@ def resume(out: str | Path, progress: bool = True) -> Trainer:
     return learner
 
 
-def _read_metrics(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and rows of a run's ``metrics.csv``.
-
-    Raises:
-        CheckpointError: it is not a metarl metrics file: no ``iteration`` column, a row with
-            more or fewer fields than the header, or an iteration that is not an int.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise CheckpointError(f"{path} is not a metarl metrics file: {err}") from None
-    if "iteration" not in header:
-        raise CheckpointError(
-            f"{path} has no 'iteration' column ({short_repr(header)}); it is not a metarl "
-            "metrics file"
-        )
-    for line, row in enumerate(rows, start=2):
-        if None in row or None in row.values():  # DictReader's marks of a longer, shorter row
-            given = sum(v is not None for k, v in row.items() if k is not None)
-            raise CheckpointError(
-                f"{path} line {line} has {given + len(row.get(None) or [])} fields, the header "
-                f"{len(header)}: the file was edited or damaged"
-            )
-        row["iteration"] = _iteration(row["iteration"], f"{path} line {line}")
-    return header, rows
-
-
-def _iteration(text: str, where: str) -> int:
-    """A metrics row's iteration (``"3"``, or ``"3.0"`` as older runs of some agents wrote it)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value.is_integer() and value >= 0):
-        raise CheckpointError(f"{where}: iteration {short_repr(text)} is not a non-negative int")
-    return int(value)
-
-
-def _csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def _run(
     config: TrainConfig,
     learner: Trainer,
@@ -259,11 +215,13 @@ def _run(
     best: float,
     progress: bool,
 ) -> None:
-    """Train ``learner`` to ``config.iterations``, writing metrics and checkpoints to ``folder``."""
+    """Train ``learner`` to ``config.iterations``, writing metrics (with the cumulative seconds of
+    training, ``time_total``) and checkpoints to ``folder``."""
     from torch.utils.tensorboard import SummaryWriter
 
     kind = agent_kind(config.agent)
     spaces = env_spaces(config.env, config.env_kwargs)
+    wall = last_value(folder.metrics, "time_total")  # seconds of training before a resume
     writer = SummaryWriter(str(folder.tensorboard), purge_step=learner.iteration + 1)
     bar = tqdm(
         total=config.iterations, initial=learner.iteration, disable=not progress,
@@ -272,11 +230,14 @@ def _run(
     try:
         while learner.iteration < config.iterations:
             rng = np.random.default_rng([config.seed, learner.iteration])
+            started = time.perf_counter()
             metrics = kind.train_iteration(config, learner, rng)
-            _append_metrics(folder.metrics, metrics)
+            wall += time.perf_counter() - started
+            metrics["time_total"] = wall
+            append_metrics(folder.metrics, metrics)
             for key, value in metrics.items():
                 if key != "iteration":
-                    writer.add_scalar(key, value, learner.iteration)
+                    writer.add_scalar(tensorboard_tag(key), value, learner.iteration)
             bar.update(1)
             bar.set_postfix({key: f"{metrics[key]:.2f}" for key in kind.progress if key in metrics})
             if metrics[kind.score] > best:
@@ -289,11 +250,3 @@ def _run(
     finally:
         bar.close()
         writer.close()
-
-
-def _append_metrics(path: Path, metrics: dict[str, float]) -> None:
-    """Add a row to ``metrics.csv``, rewriting the file atomically (a kill leaves it whole). A
-    metric the file has no column for yet (a run resumed by a newer metarl) gets a new column."""
-    header, rows = _read_metrics(path) if path.is_file() else ([], [])
-    header += [key for key in metrics if key not in header]
-    atomic_write_text(path, _csv_text(header, [*rows, metrics]))

@@ -115,7 +115,7 @@ def test_repeated_keys_are_refused_in_overrides_but_merge_keys_may_repeat_keys(t
         load_config(None, ["env_kwargs={a: 1, a: 2}"])
     path = tmp_path / "c.yaml"
     path.write_text("env_kwargs: &base {max_episode_steps: 5}\nagent_options:\n  <<: *base\n")
-    with pytest.raises(ConfigError, match="takes its hyperparameters as top-level"):
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['max_episode_steps'\]"):
         load_config(path)  # the merge is read: its keys land in agent_options
 
 
@@ -196,3 +196,19 @@ def test_train_refuses_sizes_beyond_memory_and_absurd_steps_in_one_line_leaving_
     assert expected in err
     assert "this machine has 16 GiB" in err or "must be a finite number" in err
     assert not out.exists()
+
+
+def test_maml_hyperparameters_read_under_agent_options_like_every_kind(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("agent: maml\nagent_options:\n  inner_lr: 0.05\n  hidden_sizes: [16, 16]\n")
+    config = load_config(path)
+    assert config.inner_lr == 0.05 and config.hidden_sizes == (16, 16)
+    assert config == TrainConfig(inner_lr=0.05, hidden_sizes=(16, 16))
+    assert load_config(None, ["agent_options.max_kl=0.02"]).max_kl == 0.02
+    assert TrainConfig().with_overrides(["agent_options.outer=ppo"]).outer == "ppo"
+    path.write_text("inner_lr: 0.1\nagent_options:\n  inner_lr: 0.05\n")
+    with pytest.raises(ConfigError, match=r"\['inner_lr'\] given both as top-level"):
+        load_config(path)
+    path.write_text("agent_options:\n  lr: 0.05\n")
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['lr'\] of agent 'maml'"):
+        load_config(path)

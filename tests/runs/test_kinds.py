@@ -124,7 +124,7 @@ def test_kind_options_are_checked_like_config_keys(counter_kind):
 def test_unknown_kinds_and_maml_options_are_refused():
     with pytest.raises(ConfigError, match=r"agent must be one of \[.*'maml'.*\], got 'mamll'"):
         TrainConfig(agent="mamll")
-    with pytest.raises(ConfigError, match="agent 'maml' takes its hyperparameters as top-level"):
+    with pytest.raises(ConfigError, match="agent .maml. takes its hyperparameters as keyword"):
         TrainConfig(agent_options={"inner_lr": 0.1})
     with pytest.raises(ConfigError, match=r"device must be one of \['auto', 'cpu', 'cuda'\]"):
         TrainConfig(device="tpu")

@@ -164,8 +164,8 @@ class PEARLTrainer:
                 totals[key] = totals.get(key, 0.0) + value / o.gradient_steps
         self.iteration += 1
         return {
-            "iteration": float(self.iteration),
-            "env_steps": float(self.env_steps),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
             "pre_return": float(np.mean(prior)) if prior else float("nan"),
             "post_return": float(np.mean(posterior)) if posterior else float("nan"),
             **totals,
