@@ -5,8 +5,10 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import metarl
+from metarl.agents.inference import GradientAdaptiveAgent
 from metarl.runs.build import build
 from metarl.runs.evaluate import evaluate_run
 from metarl.runs.train import load_run, train
@@ -53,3 +55,35 @@ def test_adapt_and_predict_refuse_misshapen_or_non_finite_arrays():
         policy.predict(np.array([np.nan, 0.0]))
     assert np.isfinite(policy.predict(np.zeros(2))[0]).all()
     learner.close()
+
+
+def test_the_loaded_agent_predicts_with_the_meta_learned_policy(tmp_path):
+    """Before adapting, a MAML agent acts with its meta-learned parameters: deterministic
+    actions are the policy module's mean action (clipped to the action space), sampled ones
+    come from one stream seeded when the agent is made."""
+    config = metarl.TrainConfig(
+        env="metarl/Navigation2D-v0", env_kwargs={"max_episode_steps": 5}, hidden_sizes=(8,),
+        iterations=1, meta_batch_size=2, episodes_per_task=2,
+    )
+    train(config, tmp_path / "run", progress=False).close()
+    agent = metarl.load(tmp_path / "run")
+    space = agent.sampler.action_space
+    obs = np.array([[0.0, 0.0], [0.3, -0.2], [-0.4, 0.1]], dtype=np.float32)
+    with torch.no_grad():
+        mean = agent.policy(torch.from_numpy(obs)).base_dist.loc.numpy()
+    actions, state = agent.predict(obs, deterministic=True)
+    assert state is None and actions.shape == (3, 2)
+    np.testing.assert_allclose(actions, np.clip(mean, space.low, space.high), rtol=1e-6)
+    single, _ = agent.predict(obs[1], deterministic=True)
+    assert single.shape == (2,)
+    np.testing.assert_allclose(single, actions[1], rtol=1e-6)
+    sampled, _ = agent.predict(obs)
+    assert sampled.shape == (3, 2) and np.all((space.low <= sampled) & (sampled <= space.high))
+    assert not np.allclose(sampled, actions)
+    again = GradientAdaptiveAgent(agent.policy, agent.inner, agent.sampler, 1)
+    np.testing.assert_array_equal(again.predict(obs)[0], sampled)
+    with pytest.raises(ValueError, match=r"observation must have shape \(2,\) or \(n, 2\), got \(3,\)"):
+        agent.predict(np.zeros(3))
+    with pytest.raises(ValueError, match=r"observation\[1, 0\] is nan"):
+        agent.predict([[0.0, 0.0], [np.nan, 0.0]])
+    agent.close()

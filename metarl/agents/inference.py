@@ -7,10 +7,12 @@ The protocol every agent family implements (:class:`AdaptiveAgent`, :class:`Adap
     policy = agent.adapt(env=my_env)                     # from an env you made, or
     policy = agent.adapt(episodes=[metarl.Episode(...)]) # from episodes you collected
     action, state = policy.predict(obs, deterministic=True)
+    action, state = agent.predict(obs, deterministic=True)  # the un-adapted policy
 
-``predict`` follows Stable-Baselines3's signature, so the adapted policy drops into code written
-for SB3 models. The MAML family implements it here (:class:`GradientAdaptiveAgent`); a trainer
-offers its agent through ``Trainer.adaptive_agent()``, which :func:`metarl.load` calls.
+``predict`` follows Stable-Baselines3's signature, so the adapted policy, and the agent itself
+before any adaptation, drop into code written for SB3 models. The MAML family implements the
+protocol here (:class:`GradientAdaptiveAgent`); a trainer offers its agent through
+``Trainer.adaptive_agent()``, which :func:`metarl.load` calls.
 """
 
 from __future__ import annotations
@@ -104,6 +106,25 @@ class AdaptiveAgent(Protocol):
         episodes: Sequence[Episode] | None = None,
         seed: int = 0,
     ) -> AdaptedPolicy: ...
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """The un-adapted policy's action(s), as :meth:`AdaptedPolicy.predict`: what the agent
+        does on a task before any experience of it. Per family:
+
+        - gradient-based: the meta-learned parameters, before any inner step;
+        - in-context (RL^2): a trial from its start (no earlier step); ``state=None`` starts a
+          new trial, the returned state passed back continues it;
+        - context encoder (PEARL): ``z`` from the prior, its mean where ``deterministic``.
+
+        Sampled actions draw from the agent's own stream, seeded with 0 when it is made.
+        """
+        ...
 
     def close(self) -> None: ...
 
@@ -202,6 +223,8 @@ class GradientAdaptiveAgent:
     ):
         self.policy, self.inner, self.sampler = policy, inner, sampler
         self.num_inner_steps = num_inner_steps
+        initial = {k: v.detach() for k, v in policy.named_parameters()}
+        self._initial = GradientAdaptedPolicy(policy, initial, sampler.action_space, seed=0)
 
     @property
     def task_distribution(self) -> TaskDistribution:
@@ -249,6 +272,18 @@ class GradientAdaptiveAgent:
                 )
                 params = self._adapt_on(collected, params)
         return self._policy(params, seed)
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, None]:
+        """Action(s) of the meta-learned policy before any inner step (its current parameters),
+        as :meth:`GradientAdaptedPolicy.predict`; sampled actions draw from one stream seeded
+        with 0 when the agent is made."""
+        return self._initial.predict(observation, state, episode_start, deterministic)
 
     def _policy(self, params: Params, seed: int) -> GradientAdaptedPolicy:
         return GradientAdaptedPolicy(

@@ -150,6 +150,33 @@ def test_non_finite_inputs_and_misshapen_actions_are_refused():
     agent.close()
 
 
+def test_predict_before_adapting_plays_a_trial_from_its_start():
+    """``agent.predict`` is a trial with no experience: step by step the same as the policy
+    adapted on no context episodes; ``state=None`` starts a new trial."""
+    agent = _agent(NAV, 0, max_episode_steps=STEPS)
+    fresh = agent.adapt(agent.task_distribution.split("test").tasks[0], seed=0)
+    start = np.array([[0.0, 0.0], [0.2, -0.1]], dtype=np.float32)
+    obs, ours, theirs, reward = start, None, None, None
+    for _ in range(3):
+        action, ours = agent.predict(obs, ours, deterministic=True, reward=reward)
+        expected, theirs = fresh.predict(obs, theirs, deterministic=True, reward=reward)
+        np.testing.assert_array_equal(action, expected)
+        torch.testing.assert_close(ours.hidden, theirs.hidden, rtol=0, atol=0)
+        obs, reward = obs + action, -np.linalg.norm(obs, axis=1)
+    first, _ = fresh.predict(start, deterministic=True)
+    np.testing.assert_array_equal(agent.predict(start, deterministic=True)[0], first)
+    single, _ = agent.predict(start[1], deterministic=True)
+    assert single.shape == (2,)
+    np.testing.assert_allclose(single, first[1], rtol=1e-6)
+    with pytest.raises(ValueError, match="reads the previous step's reward"):
+        agent.predict(obs, ours)
+    with pytest.raises(ValueError, match=r"observation must have shape \(2,\) or \(n, 2\)"):
+        agent.predict(np.zeros(3))
+    with pytest.raises(ValueError, match=r"observation\[0\] is nan"):
+        agent.predict(np.array([np.nan, 0.0]))
+    agent.close()
+
+
 def test_metarl_load_rebuilds_an_rl2_run(tmp_path):
     config = TrainConfig(
         env=NAV, env_kwargs={"max_episode_steps": STEPS}, agent="rl2",
@@ -162,6 +189,16 @@ def test_metarl_load_rebuilds_an_rl2_run(tmp_path):
     task = agent.task_distribution.split("test").tasks[0]
     action, state = agent.adapt(task, seed=0).predict(np.zeros(2, dtype=np.float32))
     assert action.shape == (2,) and isinstance(state, RL2State)
+    # un-adapted: the network's first step of a trial (no previous action, reward or episode end)
+    obs = np.array([[0.0, 0.0], [0.3, -0.2]], dtype=np.float32)
+    actions, state = agent.predict(obs, deterministic=True)
+    x = torch.from_numpy(np.concatenate([obs, np.zeros((2, 4), dtype=np.float32)], axis=1))
+    with torch.no_grad():
+        features, hidden = agent.network(x[None], agent.network.initial_state(2))
+        mode = agent.network.distribution(features[0]).mode.numpy()
+    assert actions.shape == (2, 2)
+    np.testing.assert_allclose(actions, np.clip(mode, -0.1, 0.1), rtol=1e-6)
+    torch.testing.assert_close(state.hidden, hidden)
     agent.close()
 
 

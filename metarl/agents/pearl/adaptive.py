@@ -3,7 +3,8 @@
 Adapting is inferring the task: ``context_episodes`` episodes are run as PEARL evaluates (the
 first with ``z`` from the prior, each later one with ``z`` from the posterior given the earlier
 ones), or the given episodes are taken as the context; the adapted policy then acts with one ``z``
-drawn from the posterior given all of them.
+drawn from the posterior given all of them. ``agent.predict`` acts before any experience: with
+``z`` from the prior.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class LatentPolicy:
         self.posterior = posterior
         self.obs_dim = int(model.policy.obs_dim)
         self.deterministic = deterministic
-        self.generator = torch.Generator(device=z.device).manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(seed)
 
     def predict(
         self,
@@ -84,14 +85,27 @@ class LatentPolicy:
     ) -> tuple[np.ndarray, None]:
         """Action(s) for one observation ``(obs_dim,)`` or a batch ``(n, obs_dim)``."""
         obs = check_observation(observation, self.obs_dim)
-        batch = obs.reshape(-1, self.obs_dim)
-        action = self.model.act(
-            batch, self.z.expand(len(batch), -1), deterministic or self.deterministic,
+        return _act(
+            self.model, obs, self.z, self.action_space, deterministic or self.deterministic,
             self.generator,
-        )
-        action = to_env_units(action, self.action_space)
-        require_finite_result("the policy's action", action)
-        return (action[0] if obs.ndim == 1 else action), None
+        ), None
+
+
+def _act(
+    model: PEARLModel,
+    obs: np.ndarray,
+    z: torch.Tensor,
+    action_space: gym.spaces.Box,
+    deterministic: bool,
+    generator: torch.Generator,
+) -> np.ndarray:
+    """The policy's action(s) in ``action_space``'s units for checked observations
+    ``(obs_dim,)`` or ``(n, obs_dim)`` given ``z`` ``[1, L]`` or ``[n, L]``."""
+    batch = obs.reshape(-1, int(model.policy.obs_dim))
+    action = model.act(batch, z.expand(len(batch), -1), deterministic, generator)
+    action = to_env_units(action, action_space)
+    require_finite_result("the policy's action", action)
+    return action[0] if obs.ndim == 1 else action
 
 
 class PEARLAdaptiveAgent:
@@ -115,6 +129,7 @@ class PEARLAdaptiveAgent:
         self.model, self.collector = model, collector
         self.context_episodes = require_int("context_episodes", context_episodes)
         self.deterministic = deterministic
+        self._generator = torch.Generator().manual_seed(0)
 
     @property
     def task_distribution(self) -> TaskDistribution:
@@ -139,7 +154,7 @@ class PEARLAdaptiveAgent:
         """
         require_one_source(task, env, episodes)
         seed = require_seed("seed", seed)
-        generator = torch.Generator(device=self.model.log_alpha.device).manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
         space, obs_dim = self.collector.action_space, int(self.model.policy.obs_dim)
         if task is not None:
             history = posterior_trial(
@@ -161,6 +176,25 @@ class PEARLAdaptiveAgent:
         z = posterior.sample(generator)
         require_finite_result("the task posterior", posterior.mean, posterior.variance, z)
         return LatentPolicy(self.model, z, space, seed, posterior=posterior)
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, None]:
+        """Action(s) of the un-adapted policy, as :meth:`LatentPolicy.predict` with ``z`` from
+        the prior: its mean and the mean action where ``deterministic``; otherwise a new draw
+        of ``z`` for every row at every call, and a sampled action (both from one stream
+        seeded with 0 when the agent is made). The state is always ``None``."""
+        obs = check_observation(observation, int(self.model.policy.obs_dim))
+        rows = len(obs) if obs.ndim == 2 else 1
+        prior = self.model.encoder.prior(rows, self.model.log_alpha.device)
+        z = prior.mean if deterministic else prior.sample(self._generator)
+        return _act(
+            self.model, obs, z, self.collector.action_space, deterministic, self._generator
+        ), None
 
     def close(self) -> None:
         """Close the collection envs."""

@@ -14,6 +14,11 @@ each step includes the previous step's reward, so ``predict`` takes it::
         action, state = policy.predict(obs, state, reward=reward)
 
 A new episode of the same trial continues with ``episode_start=True`` (and the last reward).
+
+``agent.predict`` is the un-adapted policy: the same loop from the start of a trial, with no
+experience of the task. ``state=None`` starts a new trial (zero recurrent state, no previous
+step); passing the returned state back (with ``reward``) continues that trial, across episodes
+too, so the agent adapts as it acts, as in meta-training.
 """
 
 from __future__ import annotations
@@ -150,6 +155,7 @@ class RL2AdaptiveAgent:
         self.network, self.envs = network, envs
         self.context_episodes = require_int("context_episodes", context_episodes, minimum=0)
         self.inputs = TrialInputs(envs.single_observation_space, envs.single_action_space)
+        self._unadapted = self._trial_start(seed=0)
 
     @property
     def task_distribution(self) -> TaskDistribution:
@@ -190,16 +196,33 @@ class RL2AdaptiveAgent:
             require_finite_result("the trial state after the episodes", start.hidden)
         return RL2Policy(self.network, inputs, start, seed)
 
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: RL2State | None = None,
+        episode_start: np.ndarray | bool | None = None,
+        deterministic: bool = False,
+        *,
+        reward: np.ndarray | float | None = None,
+    ) -> tuple[np.ndarray, RL2State]:
+        """Action(s) of the un-adapted policy, as :meth:`RL2Policy.predict` from the start of a
+        trial: ``state=None`` is a trial's first step, with no experience of the task (every
+        row); the returned state passed back, with ``reward``, continues that trial. Sampled
+        actions draw from one stream seeded with 0 when the agent is made."""
+        return self._unadapted.predict(
+            observation, state, episode_start, deterministic, reward=reward
+        )
+
+    def _trial_start(self, seed: int) -> RL2Policy:
+        """The policy at the start of a trial: zero recurrent state, no previous step."""
+        previous = np.zeros((1, self.inputs.action_size + 2), dtype=np.float32)
+        start = RL2State(self.network.initial_state(1, _device(self.network)), previous)
+        return RL2Policy(self.network, self.inputs, start, seed)
+
     def _run_in(self, env: gym.Env, seed: int) -> RL2State:
         """The trial's state after ``context_episodes`` episodes in ``env`` (episode ``k`` reset
         with ``seed + k``), acting with the policy."""
-        inputs = self.inputs
-        inputs.reset(1)
-        policy = RL2Policy(
-            self.network, inputs,
-            RL2State(self.network.initial_state(1, _device(self.network)), inputs.previous),
-            seed,
-        )
+        policy = self._trial_start(seed)
         state, reward = None, 0.0
         for k in range(self.context_episodes):
             obs, _ = env.reset(seed=seed + k)

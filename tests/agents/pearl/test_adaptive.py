@@ -9,6 +9,7 @@ import torch
 
 import metarl
 from metarl.agents.pearl.adaptive import LatentPolicy, PEARLAdaptiveAgent
+from metarl.agents.pearl.collect import to_env_units
 from metarl.runs.train import train
 from metarl.sampling import Episode
 from tests.agents.pearl.test_trainer import _config
@@ -124,3 +125,30 @@ def test_non_finite_or_overflowing_inputs_raise_instead_of_giving_nan_actions(ag
     huge[::2] *= -1
     with pytest.raises(ValueError, match="the task posterior is not finite: .* too large"):
         agent.adapt(episodes=[Episode(huge, e.actions, e.rewards)])
+
+
+def test_predict_before_adapting_acts_with_the_prior(agent):
+    """Deterministic: the mean action given the prior's mean ``z``; sampled: a new ``z`` from
+    the prior for every row at every call, then a sampled action, from one stream seeded with 0
+    when the agent is made."""
+    model, space = agent.model, agent.collector.action_space
+    obs = np.array([[0.0, 0.0], [0.3, -0.2], [1.0, 1.0]], dtype=np.float32)
+    actions, state = agent.predict(obs, deterministic=True)
+    prior_mean = torch.zeros(3, model.encoder.latent_size)
+    assert state is None and actions.shape == (3, 2)
+    np.testing.assert_allclose(
+        actions, to_env_units(model.act(obs, prior_mean, True, None), space), rtol=1e-6
+    )
+    single, _ = agent.predict(obs[1], deterministic=True)
+    assert single.shape == (2,)
+    np.testing.assert_allclose(single, actions[1], rtol=1e-6)
+    fresh, generator = PEARLAdaptiveAgent(model, agent.collector), torch.Generator().manual_seed(0)
+    for _ in range(2):
+        z = model.encoder.prior(3).sample(generator)
+        expected = to_env_units(model.act(obs, z, False, generator), space)
+        np.testing.assert_array_equal(fresh.predict(obs)[0], expected)
+    assert np.all(np.abs(expected) <= 0.1 + 1e-7) and not np.allclose(expected, actions)
+    with pytest.raises(ValueError, match=r"observation must have shape \(2,\) or \(n, 2\)"):
+        agent.predict(np.zeros(3))
+    with pytest.raises(ValueError, match=r"observation\[1, 0\] is nan"):
+        agent.predict([[0.0, 0.0], [np.nan, 0.0]])
