@@ -11,8 +11,8 @@ Importing ``metarl`` registers every ``metarl/...`` env id with Gymnasium and lo
   :func:`load_run` (a run folder's config and trainer), :func:`evaluate` (``evaluate_run``: the
   fast-adaptation evaluation of a run beside comparison agents).
 - Trained agents: :func:`load` (a run folder or checkpoint file) gives an agent whose
-  ``adapt(task | env=... | episodes=[Episode, ...])`` returns a policy with ``predict``;
-  :class:`Episode` holds experience you collected, as arrays.
+  ``adapt(task | env=... | episodes=[Episode, ...])`` returns a policy with ``predict``, and whose
+  own ``predict`` acts before adapting; :class:`Episode` holds experience you collected, as arrays.
 """
 
 from importlib import import_module
