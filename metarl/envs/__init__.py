@@ -17,9 +17,11 @@ from typing import Any
 import gymnasium as gym
 
 from metarl.envs.core import BatchDynamics, NumpyTaskEnv, NumpyTaskVectorEnv
+from metarl.envs.gym_family import GymTaskEnv
 from metarl.envs.process_vector import ProcessVectorEnv
 from metarl.envs.registration import (
     TASK_API,
+    FamilyClassError,
     NotATaskFamily,
     import_env,
     import_modules,
@@ -32,7 +34,9 @@ from metarl.envs.wrappers import TaskObservation, TaskResampling
 
 __all__ = [
     "BatchDynamics",
+    "FamilyClassError",
     "FamilyInfo",
+    "GymTaskEnv",
     "NotATaskFamily",
     "NumpyTaskEnv",
     "NumpyTaskVectorEnv",

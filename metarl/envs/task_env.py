@@ -18,6 +18,7 @@ class TaskEnv(Protocol):
     length ``horizon``, the ``info`` entries passed on (``info_keys``) and ``step_many``, which
     steps several instances at once.
 
+    :class:`~metarl.envs.gym_family.GymTaskEnv` (a plain Gymnasium env),
     :class:`~metarl.envs.mujoco.MujocoTaskEnv` and ``MetaWorldEnv`` follow it; the numpy families
     (:class:`~metarl.envs.core.NumpyTaskEnv`) follow its task part and step in their native
     vector env instead.
@@ -55,7 +56,9 @@ class TaskSwitching:
 
     @property
     def task(self) -> Task:
-        """The task the env currently runs."""
+        """The task the env currently runs: the distribution's default task until one is set."""
+        if not hasattr(self, "_task"):
+            self.set_task(self.task_distribution.default_task())
         return self._task
 
     def set_task(self, task: Task) -> None:

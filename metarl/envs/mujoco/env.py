@@ -6,20 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import utils
 
-from metarl.envs.core import check_actions, check_options
+from metarl.envs.gym_family import TaskEnvMixin, step_each  # step_each: re-exported
 from metarl.envs.mujoco.model_params import ModelField, ModelParams
-from metarl.envs.task_env import TaskSwitching
 from metarl.tasks import Parameter, Task, TaskDistribution
 
 __all__ = ["MujocoTaskEnv", "step_each"]
 
 
-class MujocoTaskEnv(TaskSwitching):
+class MujocoTaskEnv(TaskEnvMixin):
     """Mixin that makes a Gymnasium ``MujocoEnv`` a metarl family: ``class X(MujocoTaskEnv, AntEnv)``.
 
     Subclasses set ``family`` and declare their task parameters: ``model_fields`` (compiled-model
@@ -35,20 +33,16 @@ class MujocoTaskEnv(TaskSwitching):
     as in Gymnasium.
 
     Constructor: ``X(task=None, **kwargs)``, ``kwargs`` going to the Gymnasium env.
+    ``varies``, ``reference``, ``horizon``, ``info_keys`` and ``step_many`` as in
+    :class:`~metarl.envs.gym_family.TaskEnvMixin`.
     """
 
     family: ClassVar[str]
     """Family name recorded in its tasks."""
     varies: ClassVar[str] = "model parameters"
     """What the task changes, for the family table."""
-    reference: ClassVar[str] = "-"
-    """Paper the family's setting follows."""
-    horizon: ClassVar[int] = 200
-    """Default episode length (``max_episode_steps`` of the registered id)."""
     model_fields: ClassVar[Sequence[ModelField]] = ()
     """Compiled-model fields that vary per task."""
-    info_keys: ClassVar[tuple[str, ...]] = ()
-    """Numeric ``info`` entries that the vector env passes on from every step."""
 
     model: mujoco.MjModel
     task_distribution: TaskDistribution
@@ -93,41 +87,7 @@ class MujocoTaskEnv(TaskSwitching):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        options = check_options(options, {"task"})
-        if "task" in options:  # before the physics reset, which runs on the task's model
-            self.set_task(options["task"])
-        obs, info = super().reset(seed=seed)
-        info["task_id"] = self._task.id
-        return obs, info
+        return self._task_reset(super().reset, seed, options)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        action = check_actions(self.action_space, action, self.action_space.shape)
-        obs, reward, terminated, truncated, info = super().step(action)
-        info["task_id"] = self._task.id
-        return obs, reward, terminated, truncated, info
-
-    @classmethod
-    def step_many(
-        cls, envs: Sequence[MujocoTaskEnv], actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Step ``envs`` (instances of this class) with one action each.
-
-        Returns ``(observations, rewards, terminated, infos)`` arrays with a leading axis of
-        ``len(envs)``; ``infos[:, j]`` holds ``info[cls.info_keys[j]]``. This generic version
-        steps them one by one (:func:`step_each`); batched families override it with one
-        computation over all of them.
-        """
-        return step_each(envs, actions, cls.info_keys)
-
-
-def step_each(
-    envs: Sequence[gym.Env], actions: np.ndarray, info_keys: Sequence[str] = ()
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Step single envs one by one; the ``step_many`` result (see :meth:`MujocoTaskEnv.step_many`)."""
-    results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
-    obs = np.stack([r[0] for r in results])
-    reward = np.array([r[1] for r in results], dtype=np.float64)
-    terminated = np.array([r[2] for r in results], dtype=bool)
-    infos = np.array([[r[4][key] for key in info_keys] for r in results], dtype=np.float64)
-    return obs, reward, terminated, infos.reshape(len(results), len(info_keys))
-
+        return self._task_step(super().step, action)
