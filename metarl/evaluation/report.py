@@ -216,6 +216,7 @@ class EvaluationResult:
     evaluation_episodes: int | None = None  # Meta-World's protocol: separate measured episodes
     checkpoint: str | None = None  # the evaluated checkpoint (relative to its run folder)
     paired_with: str | None = None  # the agent the paired differences are taken against
+    provenance: dict[str, Any] | None = None  # what produced it (metarl.provenance.provenance)
 
     def add(self, name: str, curves: AdaptationCurves, episodes_per_unit: int | None = None) -> None:
         """Record an agent's curves (its success rates only where the env reports success) and
@@ -292,6 +293,7 @@ class EvaluationResult:
                 {} if self.paired_with is None
                 else summary(paired_differences(self.returns, self.paired_with))
             ),
+            "provenance": self.provenance,
         }
 
     def csv_text(self) -> str:

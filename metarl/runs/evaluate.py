@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from metarl.evaluation import (
     EvaluationResult,
     agent_factory,
 )
+from metarl.provenance import provenance, utc_now
 from metarl.runs.build import inner_loop_kwargs
 from metarl.runs.folder import RunFolder
 from metarl.runs.train import checkpoint_path, load_run
@@ -61,8 +63,10 @@ def evaluate_run(
     ``cuda``), once: they are cached in ``<run>/baselines``. With ``evaluation_episodes``
     (Meta-World's protocol), each point is measured on that many separate episodes per task
     that no agent adapts on (:class:`~metarl.evaluation.AdaptationSetting`). The report's paired
-    differences are taken against ``paired_with`` (default: the first comparison).
+    differences are taken against ``paired_with`` (default: the first comparison). The result's
+    ``provenance`` (:func:`metarl.provenance.provenance`) names the run's config and the seeds.
     """
+    started, clock = utc_now(), time.perf_counter()
     factories = {name: agent_factory(name) for name in comparisons}
     agents = ["meta-trained", *comparisons]
     if paired_with is None and comparisons:
@@ -120,4 +124,8 @@ def evaluate_run(
         if evaluation_sampler is not None:
             evaluation_sampler.close()
         learner.close()
+    result.provenance = provenance(
+        config.to_dict(), {"train": config.seed, "evaluation": seed}, started,
+        time.perf_counter() - clock,
+    )
     return result
