@@ -6,7 +6,8 @@ Importing ``metarl`` registers every ``metarl/...`` env id with Gymnasium and lo
 - Families and tasks: :func:`list_families`, :func:`family_table`, :class:`Task`,
   :class:`TaskDistribution`; wrappers :class:`TaskObservation` (the task in the observation) and
   :class:`TaskResampling` (a new task at every reset).
-- Your own families: :func:`register_family` (numpy or MuJoCo; see :mod:`metarl.envs.registration`).
+- Your own families: :func:`register_family` (numpy, a plain Gymnasium env: :class:`GymTaskEnv`,
+  or MuJoCo; see :mod:`metarl.envs.registration`).
 - Runs: :class:`TrainConfig` and :func:`load_config`, :func:`train`, :func:`resume`,
   :func:`load_run` (a run folder's config and trainer), :func:`evaluate` (``evaluate_run``: the
   fast-adaptation evaluation of a run beside comparison agents).
@@ -20,6 +21,7 @@ from typing import Any
 
 from metarl import envs
 from metarl.envs import (
+    GymTaskEnv,
     TaskObservation,
     TaskResampling,
     family_table,
@@ -44,6 +46,7 @@ _LAZY = {
 
 __all__ = [
     "Episode",
+    "GymTaskEnv",
     "Task",
     "TaskDistribution",
     "TaskObservation",

@@ -6,7 +6,7 @@ evaluate`` grades ``oracle-sac`` (which uses SB3's defaults and ``comparison_tim
 Trains (or loads from ``RUN/baselines/oracle-sac.pt``) SB3's SAC on the run's family with the task
 visible, on train-split tasks, and prints as JSON its mean return on the first ``--tasks`` test
 tasks with the half-width of the 95% confidence interval over tasks (as in the evaluation's
-tables). README, "Context-encoder meta-RL (PEARL)", uses it to give the oracle PEARL's env steps
+tables). docs/results/pearl.md uses it to give the oracle PEARL's env steps
 and gradient steps per env step.
 """
 

@@ -57,5 +57,5 @@ def test_readme_section_runs(section, tmp_path):
         assert re.search(r"return after adaptation: -?\d", text)
     else:
         assert (tmp_path / "runs/goal1d/eval/test/eval.json").is_file()
-        assert (tmp_path / "runs/heavy-pole/eval/test/eval.json").is_file()
-        assert "`my/Goal1D-v0`" in text and "`my/HeavyPole-v0`" in text
+        assert (tmp_path / "runs/sliding-mass/eval/test/eval.json").is_file()
+        assert "`my/Goal1D-v0`" in text and "`my/SlidingMass-v0`" in text
