@@ -308,3 +308,15 @@ def test_training_that_diverges_is_one_line_naming_the_iteration_and_settings(
     assert "iteration 2" in line and "surrogate loss is nan" in line and "max_kl" in line
     assert main(["train", "--resume", ""]) == 2
     assert "--resume needs a run folder" in _one_line(capsys.readouterr().err)
+
+
+def test_each_split_has_its_own_evaluation_folder(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", QUICK, *TINY, "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1"]) == 0
+    test = (run / "eval" / "test" / "eval.json").read_text()
+    assert main(["evaluate", str(run), "--split", "test-ood", "--tasks", "2", "--steps", "1"]) == 0
+    assert (run / "eval" / "test" / "eval.json").read_text() == test  # not replaced
+    ood = json.loads((run / "eval" / "test-ood" / "eval.json").read_text())
+    assert ood["split"] == "test-ood" and json.loads(test)["split"] == "test"
+    assert (run / "eval" / "test-ood" / "adaptation.png").is_file()
