@@ -1,4 +1,4 @@
-"""Command line: ``metarl train | evaluate | envs``.
+"""Command line: ``metarl train | evaluate | envs | bench``.
 
 metarl train [--config configs/maml-trpo/navigation2d.yaml] [--set key=value ...] [--seed N]
              [--out DIR] [--overwrite] [--sampler local|ray] [--workers N]
@@ -9,6 +9,9 @@ metarl evaluate RUN_DIR|CHECKPOINT.pt [--split test|test-ood] [--tasks N] [--ste
                 [--checkpoint last|best]
                 [--evaluation-episodes N] [--device auto|cpu|cuda] [--overwrite]
 metarl envs [--import MODULE ...]
+metarl bench run [CELL ...] [--budget cpu|paper] [--seeds N ...] [--suite benchmarks/suite.yaml]
+                 [--out runs/bench] [--results benchmarks/results] [--ray | --ray-address ADDR]
+metarl bench report [--results benchmarks/results] [--pages docs/results]
 
 ``--import MODULE`` (every command) imports a module of your own first, from the current folder or
 the Python path: one that registers task families (``metarl.envs.register_family``), agent kinds
@@ -173,6 +176,67 @@ def _envs(args: argparse.Namespace) -> None:
     print(family_table())
 
 
+def _bench_run(args: argparse.Namespace) -> None:
+    from metarl.bench.schedule import plan, run_jobs
+    from metarl.bench.suite import load_suite
+
+    jobs = plan(load_suite(args.suite), args.cells, args.budget, args.seeds, args.out, args.results)
+
+    def done(job, path: Path, skipped: bool) -> None:
+        print(f"{job.describe()}: {path}" + (" (exists: skipped)" if skipped else ""), flush=True)
+
+    run_jobs(jobs, done, ray=args.ray, ray_address=args.ray_address)
+    print("next: " + shlex.join(["metarl", "bench", "report", "--results", args.results]))
+
+
+def _bench_report(args: argparse.Namespace) -> None:
+    from metarl.bench.report import write_report
+
+    for path in write_report(args.results, args.pages):
+        print(path)
+
+
+def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``metarl bench run`` and ``metarl bench report``."""
+    bench = commands.add_parser(
+        "bench", help="the results suite (benchmarks/suite.yaml): run its cells, report them"
+    )
+    actions = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
+    run = actions.add_parser(
+        "run", parents=[common], help="train and evaluate cells of the suite, one result per seed",
+        epilog="A seed whose result file exists is skipped; a stopped one continues from its run "
+        "folder's last checkpoint when the command is run again.",
+    )
+    run.add_argument("cells", nargs="*", metavar="CELL", help="cells to run (default: every cell)")
+    run.add_argument("--budget", default="cpu", choices=["cpu", "paper"])
+    run.add_argument("--seeds", type=int, nargs="+", metavar="N", help="default: each cell's")
+    run.add_argument("--suite", default="benchmarks/suite.yaml", help="the suite file")
+    run.add_argument("--out", default="runs/bench", help="run folders: OUT/<cell>/<budget>-seed<k>")
+    run.add_argument(
+        "--results", default="benchmarks/results",
+        help="result files: RESULTS/<cell>/<budget>-seed<k>.json",
+    )
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--ray", action="store_true", help="run each cell and seed as a task on a local Ray instance"
+    )
+    where.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="run each cell and seed as a task on the Ray cluster at HOST:6379 (or auto); --out "
+        "must be a folder every node shares",
+    )
+    run.set_defaults(handler=_bench_run)
+    report = actions.add_parser(
+        "report", parents=[common], help="rebuild the result pages from the result files"
+    )
+    report.add_argument("--results", default="benchmarks/results", help="the result files")
+    report.add_argument(
+        "--pages", default="docs/results",
+        help="writes PAGES/suite/<cell>.md (with plots) and PAGES/matrix.md",
+    )
+    report.set_defaults(handler=_bench_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -260,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
     envs = commands.add_parser("envs", parents=[common], help="table of every registered family")
     envs.set_defaults(handler=_envs)
+    _add_bench(commands, common)
     return parser
 
 

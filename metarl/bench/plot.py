@@ -1,0 +1,48 @@
+"""The adaptation-curve plot of a cell page: mean return over seeds per adaptation step, one line
+per agent, with its 95% bootstrap band (dots with error bars for an evaluation without steps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from metarl.bench.aggregate import CellSummary
+from metarl.files import atomic_write
+
+__all__ = ["plot_cell"]
+
+
+def plot_cell(summary: CellSummary, path: str | Path) -> None:
+    """Write the plot of ``summary`` to ``path`` as a PNG (atomically; no timestamp or version in
+    its metadata, so the same results give the same file)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    intervals = summary.intervals()
+    steps = np.arange(summary.steps + 1)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for index, (agent, interval) in enumerate(intervals.items()):
+        # an undefined interval (one seed) is drawn as none
+        low = np.where(np.isnan(interval.low), interval.value, interval.low)
+        high = np.where(np.isnan(interval.high), interval.value, interval.high)
+        if len(steps) == 1:
+            error = np.abs(np.stack([interval.value - low, high - interval.value]))
+            ax.errorbar([index], interval.value, yerr=error, fmt="o", capsize=5, label=agent)
+        else:
+            ax.plot(steps, interval.value, marker="o", label=agent)
+            ax.fill_between(steps, low, high, alpha=0.2)
+    if len(steps) == 1:
+        ax.set_xticks(range(len(intervals)), list(intervals), rotation=20, ha="right")
+    else:
+        ax.set_xticks(steps)
+        ax.set_xlabel("adaptation steps")
+        ax.legend()
+    ax.set_ylabel("mean episode return")
+    ax.set_title(f"{summary.cell}, {summary.budget} budget ({summary.seeds_text})")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))
+    plt.close(fig)
