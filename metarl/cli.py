@@ -177,13 +177,15 @@ def _envs(args: argparse.Namespace) -> None:
 
 
 def _bench_run(args: argparse.Namespace) -> None:
+    from metarl.bench.runner import Job
     from metarl.bench.schedule import plan, run_jobs
     from metarl.bench.suite import load_suite
 
     jobs = plan(load_suite(args.suite), args.cells, args.budget, args.seeds, args.out, args.results)
 
-    def done(job, path: Path, skipped: bool) -> None:
-        print(f"{job.describe()}: {path}" + (" (exists: skipped)" if skipped else ""), flush=True)
+    def done(job: Job, skipped: bool) -> None:
+        line = f"{job.describe()}: {job.result_path}"
+        print(line + (" (exists: skipped)" if skipped else ""), flush=True)
 
     run_jobs(jobs, done, ray=args.ray, ray_address=args.ray_address)
     print("next: " + shlex.join(["metarl", "bench", "report", "--results", args.results]))

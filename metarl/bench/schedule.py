@@ -24,8 +24,8 @@ __all__ = ["plan", "run_jobs"]
 
 logger = logging.getLogger(__name__)
 
-Done = Callable[[Job, Path, bool], None]
-"""Called once per job: the job, its result file, and whether it was skipped (the file existed)."""
+Done = Callable[[Job, bool], None]
+"""Called once per job: the job, and whether it was skipped (its result file existed)."""
 
 
 def plan(
@@ -45,7 +45,7 @@ def plan(
     command = tuple(sys.argv)
     jobs = []
     for cell in suite.select(cells):
-        cell_seeds = cell.seeds if seeds is None else seeds
+        cell_seeds = cell.seeds if seeds is None else list(dict.fromkeys(seeds))
         for seed in cell_seeds:  # a missing budget or a bad seed: before any job runs
             cell.train_config(budget, seed)
         for seed in cell_seeds:
@@ -67,9 +67,8 @@ def run_jobs(
     every job. With ``ray`` (or a ``ray_address``), each job is a Ray task of one CPU."""
     pending = []
     for job in jobs:
-        path = job.workdir / job.result_path
-        if path.is_file():
-            done(job, path, True)
+        if (job.workdir / job.result_path).is_file():
+            done(job, True)
         else:
             pending.append(job)
     if not pending:
@@ -82,9 +81,8 @@ def run_jobs(
 
 
 def _finish(job: Job, record: dict[str, Any], done: Done) -> None:
-    path = job.workdir / job.result_path
-    write_result(path, record)
-    done(job, path, False)
+    write_result(job.workdir / job.result_path, record)
+    done(job, False)
 
 
 @contextmanager
