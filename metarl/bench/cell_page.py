@@ -76,13 +76,13 @@ def _provenance(summary: CellSummary) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for record in summary.records:
-        p, timings = record["provenance"], record.get("timings", {})
+        p, timings = record["provenance"], record["timings"]
         commit = "n/a" if p["git_commit"] is None else p["git_commit"][:10]
         commit += " (uncommitted changes)" if p["git_dirty"] else ""
         lines.append(
             f"| {record['seed']} | {p['started']} | {_duration(p['wall_s'])} | "
-            f"{_duration(timings.get('train_s', float('nan')))} | "
-            f"{_duration(timings.get('evaluate_s', float('nan')))} | {p['metarl_version']} | "
+            f"{_duration(timings['train_s'])} | {_duration(timings['evaluate_s'])} | "
+            f"{p['metarl_version']} | "
             f"{commit} | {_machine(p['machine'])} |"
         )
     commands = dict.fromkeys(_command(r["provenance"]["command"]) for r in summary.records)

@@ -36,8 +36,8 @@ PER_TASK = ("tasks", "groups", "returns", "success", "provenance")
 """Keys of ``eval.json`` a result file leaves out: the per-task values (they stay in the run's
 ``eval.json``) and the evaluation's own provenance (the result file has the job's)."""
 
-REQUIRED = ("format", "cell", "budget", "seed", "agent", "family", "matrix", "evaluation",
-            "provenance")
+REQUIRED = ("format", "cell", "budget", "seed", "agent", "family", "matrix", "timings",
+            "evaluation", "provenance")
 """Keys every result file holds."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RESAMPLES", "Interval", "bootstrap", "mean_over_seeds", "normalised_score"]
+__all__ = ["LEVEL", "RESAMPLES", "Interval", "bootstrap", "mean_over_seeds", "normalised_score"]
 
 RESAMPLES = 10_000
 """Bootstrap resamples of the seeds."""
