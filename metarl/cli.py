@@ -155,7 +155,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _check_evaluation_folder(folder: Path, outputs: dict[str, Path], overwrite: bool) -> list[Path]:
     """The earlier evaluation's outputs in ``folder``; ``RunFolderError`` for a complete one
     without ``overwrite`` (an interrupted one, missing some outputs, is completed) or a link."""
-    links = [path for path in (folder, *outputs.values()) if path.is_symlink()]
+    links = [path for path in (folder.parent, folder, *outputs.values()) if path.is_symlink()]
     if links:
         raise RunFolderError(
             f"{links[0]} is a symbolic link; metarl never writes through a link: replace it "

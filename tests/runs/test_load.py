@@ -199,3 +199,16 @@ def test_load_names_an_agent_kind_without_the_inference_api(run, monkeypatch):
     monkeypatch.delattr(MetaLearner, "adaptive_agent")
     with pytest.raises(TypeError, match="agent kind 'maml' offers no inference API"):
         metarl.load(run)
+
+
+def test_a_checkpoint_file_s_evaluation_never_writes_through_a_linked_folder(run, tmp_path, capsys):
+    from metarl.cli import main
+
+    model = tmp_path / "model.pt"
+    model.write_bytes(RunFolder(run).last.read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "model-eval").symlink_to(elsewhere)
+    assert main(["evaluate", str(model), "--tasks", "2", "--steps", "1"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert not any(elsewhere.iterdir())
