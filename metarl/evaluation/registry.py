@@ -7,8 +7,9 @@ from anywhere, never editing the evaluation.
 
 >>> from metarl.evaluation import registered_agents
 >>> registered_agents()
-['bayes-optimal', 'epsilon-greedy', 'oracle', 'oracle-sac', 'pretrained', 'psrl', 'random',
- 'random-actions', 'scratch', 'thompson', 'ucb1']
+['bayes-optimal', 'epsilon-greedy', 'epsilon-greedy-tuned', 'gittins', 'gittins-tuned', 'greedy',
+ 'oracle', 'oracle-sac', 'pretrained', 'psrl', 'random', 'random-actions', 'scratch', 'thompson',
+ 'ucb1', 'ucb1-tuned']
 """
 
 from __future__ import annotations
@@ -65,7 +66,12 @@ for _name, _path in {
     "scratch": "metarl.comparisons.scratch:ScratchAgent",
     "thompson": "metarl.references.bandits:ThompsonSampling",
     "ucb1": "metarl.references.bandits:UCB1",
+    "ucb1-tuned": "metarl.references.tuning:UCB1Tuned",
     "epsilon-greedy": "metarl.references.bandits:EpsilonGreedy",
+    "epsilon-greedy-tuned": "metarl.references.tuning:EpsilonGreedyTuned",
+    "greedy": "metarl.references.bandits:Greedy",
+    "gittins": "metarl.references.gittins:Gittins",
+    "gittins-tuned": "metarl.references.tuning:GittinsTuned",
     "bayes-optimal": "metarl.references.bayes_optimal:BayesOptimalBandit",
     "psrl": "metarl.references.psrl:PSRL",
     "random-actions": "metarl.references.uniform:RandomActions",

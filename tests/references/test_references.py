@@ -13,34 +13,48 @@ import pytest
 import metarl  # noqa: F401  (registers the envs)
 from metarl.agents.adaptation import AdaptationCurves, AdaptationSetting
 from metarl.evaluation import AgentContext, agent_factory
+from metarl.references.bandits import UCB1, EpsilonGreedy
 from metarl.references.bayes_optimal import BayesOptimalValues
 from metarl.references.psrl import PSRLActor, value_iteration
 
 BANDIT = "metarl/Bandit-v0"
 MDP = "metarl/TabularMDP-v0"
-BANDITS = ["thompson", "ucb1", "epsilon-greedy", "bayes-optimal", "random-actions"]
+BANDITS = [
+    "thompson", "ucb1", "epsilon-greedy", "greedy", "gittins", "bayes-optimal", "random-actions",
+]
+TUNED = ["ucb1-tuned", "epsilon-greedy-tuned", "gittins-tuned"]
 
 
 def _context(env: str, **env_kwargs) -> AgentContext:
     return AgentContext(env, env_kwargs, (), "tanh", {}, 1, Path("."))
 
 
-def _bandit_returns(name: str, arm_means: list[float], pulls: int, trials: int) -> AdaptationCurves:
-    """The curves (one column: the mean trial return) of ``trials`` trials on ``arm_means``."""
+def _bandit_returns(
+    name: str, arm_means: list[float], pulls: int, trials: int, steps: int = 0
+) -> AdaptationCurves:
+    """The curves (``steps + 1`` columns: the mean return of each episode of the trial) of
+    ``trials`` trials on ``arm_means``."""
     context = _context(BANDIT, max_episode_steps=pulls, num_arms=len(arm_means))
     agent = agent_factory(name)(context)
     env = gym.make(BANDIT, num_arms=len(arm_means))
     task = env.unwrapped.task_distribution.task(arm_means=arm_means)
-    setting = AdaptationSetting([task], 0, trials, 0, None)
+    setting = AdaptationSetting([task], steps, trials, 0, None)
     curves = agent.adaptation_curves(setting)
-    assert agent.episodes_per_unit(setting) == 1 and curves.returns.shape == (1, 1)
+    assert agent.episodes_per_unit(setting) == 1 and curves.returns.shape == (1, steps + 1)
     return curves
 
 
-@pytest.mark.parametrize("name", BANDITS)
+@pytest.mark.parametrize("name", BANDITS + TUNED)
 @pytest.mark.parametrize("mean", [0.0, 1.0])
 def test_bandits_where_every_arm_pays_the_same_sure_amount(name, mean):
     assert _bandit_returns(name, [mean] * 5, 10, 20).returns[0, 0] == 10 * mean
+
+
+def test_gittins_over_trials_longer_than_its_table():
+    """A fresh arm's index beats a failed one's: arms 0-2 fail, arm 3 pays and is kept over the
+    trial's 4 episodes of 10 pulls (its index table, made for 10 pulls, grows on the way)."""
+    returns = _bandit_returns("gittins", [0.0, 0.0, 0.0, 1.0, 0.0], 10, 5, steps=3).returns[0]
+    assert returns.tolist() == [7.0, 10.0, 10.0, 10.0]
 
 
 @pytest.mark.parametrize("name", BANDITS)
@@ -51,15 +65,16 @@ def test_bandits_where_every_arm_pays_with_the_same_probability(name):
     assert abs(mean - n * p) < 4 * math.sqrt(n * p * (1 - p) / trials)
 
 
-def _ucb1_naive(arm_means: list[float], pulls: int) -> float:
-    """UCB1 on arms that pay 0 or 1 surely (no randomness), one pull at a time."""
+def _ucb1_naive(arm_means: list[float], pulls: int, c: float = math.sqrt(2)) -> float:
+    """UCB1 with exploration constant ``c`` on arms that pay 0 or 1 surely (no randomness), one
+    pull at a time."""
     counts, sums, total = [0] * len(arm_means), [0.0] * len(arm_means), 0.0
     for t in range(pulls):
         untried = [a for a in range(len(arm_means)) if counts[a] == 0]
         if untried:
             arm = untried[0]
         else:
-            bounds = [sums[a] / counts[a] + math.sqrt(2 * math.log(t) / counts[a])
+            bounds = [sums[a] / counts[a] + c * math.sqrt(math.log(t) / counts[a])
                       for a in range(len(arm_means))]
             arm = bounds.index(max(bounds))
         counts[arm] += 1
@@ -72,6 +87,26 @@ def _ucb1_naive(arm_means: list[float], pulls: int) -> float:
 def test_ucb1_when_one_arm_always_pays_equals_a_naive_loop(pulls):
     arms = [0.0, 0.0, 1.0, 0.0, 0.0]
     assert _bandit_returns("ucb1", arms, pulls, 3).returns[0, 0] == _ucb1_naive(arms, pulls)
+
+
+@pytest.mark.parametrize("c", [0.0, 0.3, 2.0])
+def test_ucb1_with_its_exploration_constant_equals_a_naive_loop(c):
+    arms, pulls = [0.0, 1.0, 0.0, 1.0, 0.0], 60
+    context = _context(BANDIT, max_episode_steps=pulls)
+    task = gym.make(BANDIT).unwrapped.task_distribution.task(arm_means=arms)
+    returns = UCB1(context, c).adaptation_curves(AdaptationSetting([task], 0, 2, 0, None)).returns
+    assert returns[0, 0] == _ucb1_naive(arms, pulls, c)
+
+
+def test_greedy_is_epsilon_greedy_with_epsilon_zero():
+    context = _context(BANDIT, max_episode_steps=30)
+    tasks = gym.make(BANDIT).unwrapped.task_distribution.sample(50, seed=3)
+    setting = AdaptationSetting(tasks, 0, 4, 5, None)
+    greedy = agent_factory("greedy")(context).adaptation_curves(setting).returns
+    zero = EpsilonGreedy(context, 0.0).adaptation_curves(setting).returns
+    default = EpsilonGreedy(context).adaptation_curves(setting).returns
+    np.testing.assert_array_equal(greedy, zero)
+    assert not np.array_equal(greedy, default)
 
 
 def test_greedy_references_when_one_arm_always_pays():
