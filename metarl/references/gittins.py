@@ -27,8 +27,9 @@ turns from pulling to retiring). Between the two grid points that bracket the ro
 through them crosses zero at or above it, and the lines through the neighbouring pairs of grid
 points, extended into the bracket, cross zero at or below it. The index is the larger of the
 latter (a lower bound, exact where ``g`` has a single kink around the root); the chord's crossing
-is an upper bound. Against bisection of each count pair alone, the index is within 4e-5 of the
-root (``gamma`` 0.9 and 0.95, up to 100 pulls; tests).
+is an upper bound. Against bisection of each count pair alone (18 to 36 count pairs of up to 100
+pulls per ``gamma``), the index was within 2e-6 of the root at ``gamma`` 0.5, 4e-5 at 0.9 and 1.1e-4
+at 0.99; two arms whose indices are that close are nearly equally good to pull.
 """
 
 from __future__ import annotations
