@@ -72,11 +72,6 @@ def truncation_depth(gamma: float) -> int:
     return depth
 
 
-def _check(gamma: float, max_pulls: int) -> tuple[float, int]:
-    gamma = require_finite("gamma", gamma, 0.0, maximum=MAX_GAMMA, inclusive=False)
-    return gamma, require_int("max_pulls", max_pulls, minimum=0)
-
-
 @cache
 def gittins_index_bounds(gamma: float, max_pulls: int) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the Gittins index of Beta(1 + s, 1 + f) for discount ``gamma``
@@ -86,13 +81,13 @@ def gittins_index_bounds(gamma: float, max_pulls: int) -> tuple[np.ndarray, np.n
     Raises:
         ValueError: ``gamma`` outside (0, :data:`MAX_GAMMA`] or ``max_pulls`` not an int >= 0.
     """
-    gamma, max_pulls = _check(gamma, max_pulls)
-    lams = np.linspace(0.0, 1.0, LAMBDAS)[:, None]
-    step = lams[1, 0]
-    retire = lams / (1 - gamma)
+    gamma = require_finite("gamma", gamma, 0.0, maximum=MAX_GAMMA, inclusive=False)
+    max_pulls = require_int("max_pulls", max_pulls, minimum=0)
+    lams = np.linspace(0.0, 1.0, LAMBDAS)
+    retire = lams[:, None] / (1 - gamma)
     total = max_pulls + truncation_depth(gamma)
     successes = np.arange(total + 1)
-    value = np.maximum(lams, (1 + successes) / (2 + total)) / (1 - gamma)
+    value = np.maximum(lams[:, None], (1 + successes) / (2 + total)) / (1 - gamma)
     lower = np.full((max_pulls + 1, max_pulls + 1), np.nan)
     upper = lower.copy()
     for pulls in range(total - 1, -1, -1):
@@ -100,17 +95,17 @@ def gittins_index_bounds(gamma: float, max_pulls: int) -> tuple[np.ndarray, np.n
         p = (1 + s) / (2 + pulls)
         pull = p * (1 + gamma * value[:, 1 : pulls + 2]) + (1 - p) * gamma * value[:, : pulls + 1]
         if pulls <= max_pulls:
-            lower[s, pulls - s], upper[s, pulls - s] = _root_bounds(pull - retire, lams[:, 0], step)
+            lower[s, pulls - s], upper[s, pulls - s] = _root_bounds(pull - retire, lams)
         value = np.maximum(retire, pull)
     for bound in (lower, upper):
         bound.setflags(write=False)
     return lower, upper
 
 
-def _root_bounds(g: np.ndarray, lams: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of the root of each column of ``g`` (decreasing and convex along the grid ``lams``
-    of spacing ``step``; positive at ``lams[0]``, negative at ``lams[-1]``)."""
-    columns = np.arange(g.shape[1])
+def _root_bounds(g: np.ndarray, lams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the root of each column of ``g``, decreasing and convex along the evenly spaced
+    grid ``lams`` (positive at ``lams[0]``, negative at ``lams[-1]``)."""
+    step, columns = lams[1] - lams[0], np.arange(g.shape[1])
     last = len(lams) - 1
     j = (g > 0).sum(axis=0) - 1  # the bracket [lams[j], lams[j + 1]]
     g0, g1 = g[j, columns], g[j + 1, columns]
