@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--comparisons", "--baselines", dest="comparisons",
         help="comparison agents, comma-separated: random (a randomly initialised policy adapted "
         "by the run's inner loop), pretrained, oracle, oracle-sac, scratch; the classical references "
-        "thompson, ucb1, epsilon-greedy, bayes-optimal (bandits), psrl (tabular MDPs), "
+        "thompson, ucb1, ucb1-tuned, epsilon-greedy, epsilon-greedy-tuned, greedy, gittins, "
+        "gittins-tuned, bayes-optimal (bandits), psrl (tabular MDPs), "
         "random-actions",
     )
     evaluate.add_argument(

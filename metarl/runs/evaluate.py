@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from metarl.agents.device import resolve_device
@@ -128,4 +129,11 @@ def evaluate_run(
         config.to_dict(), {"train": config.seed, "evaluation": seed}, started,
         time.perf_counter() - clock,
     )
+    tuned = {
+        name: asdict(agent.tuning)
+        for name, agent in agents.items()
+        if getattr(agent, "tuning", None) is not None
+    }
+    if tuned:  # the hyperparameters tuned references chose on the training split
+        result.provenance["tuned"] = tuned
     return result

@@ -114,3 +114,22 @@ def test_tuning_refuses_bad_grids_and_other_families():
         tune(UCB1, _context(), (0.5,), 0, 0)
     with pytest.raises(ValueError, match="ucb1 is a reference for metarl/Bandit-v0, not"):
         agent_factory("ucb1-tuned")(_context(MDP, max_episode_steps=10))
+
+
+def test_metarl_evaluate_records_the_tuned_value_in_eval_json(tmp_path):
+    import json
+
+    from metarl.cli import main
+
+    run = tmp_path / "run"
+    assert main([
+        "train", "--config", str(Path(__file__).parents[2] / "configs" / "rl2" / "smoke.yaml"),
+        "--set", "env=metarl/Bandit-v0", "--set", "env_kwargs={max_episode_steps: 10}",
+        "--out", str(run),
+    ]) == 0
+    assert main(["evaluate", str(run), "--tasks", "4", "--comparisons", "ucb1-tuned"]) == 0
+    tuned = json.loads((run / "eval" / "test" / "eval.json").read_text())["provenance"]["tuned"]
+    choice = tuned["ucb1-tuned"]
+    assert choice["hyperparameter"] == "c" and choice["num_tasks"] > 0
+    means = {float(value): mean for value, mean in choice["means"].items()}  # JSON keys: strings
+    assert means[choice["best"]] == max(means.values())
