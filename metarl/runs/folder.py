@@ -92,16 +92,8 @@ class RunFolder:
             RunFolderError: the folder, one of its subfolders of :data:`OWNED` or one of the
                 files metarl writes there is a symbolic link.
         """
-        paths = [self.root, self.marker, self.lock_file]
-        for sub, patterns in OWNED.items():
-            folder = self.root / sub
-            paths.append(folder)
-            if folder.is_dir() and not folder.is_symlink():
-                paths += [
-                    entry for entry in folder.iterdir()
-                    if any(fnmatch(temp_target(entry.name) or entry.name, p) for p in patterns)
-                ]
-        links = [path for path in paths if path.is_symlink()]
+        paths = [self.root, self.marker, self.lock_file, *(self.root / sub for sub in OWNED)]
+        links = [path for path in [*paths, *self._owned_entries()] if path.is_symlink()]
         if links:
             raise RunFolderError(
                 f"{links[0]} is a symbolic link; metarl never writes or deletes through a link "
@@ -188,18 +180,22 @@ class RunFolder:
             "file); choose a new or empty folder"
         )
 
-    def _owned_files(self) -> list[Path]:
-        """The files of :data:`OWNED` present here (temporary files of their writes included)."""
+    def _owned_entries(self) -> list[Path]:
+        """The entries named as :data:`OWNED` says (temporary files of their writes included), in
+        the subfolders that are real folders, not links."""
         found = []
         for sub, patterns in OWNED.items():
             folder = self.root / sub
-            if folder.is_dir():
+            if folder.is_dir() and not folder.is_symlink():
                 found += [
                     entry for entry in folder.iterdir()
-                    if entry.is_file()
-                    and any(fnmatch(temp_target(entry.name) or entry.name, p) for p in patterns)
+                    if any(fnmatch(temp_target(entry.name) or entry.name, p) for p in patterns)
                 ]
         return found
+
+    def _owned_files(self) -> list[Path]:
+        """The files among :meth:`_owned_entries` (callers have refused links already)."""
+        return [entry for entry in self._owned_entries() if entry.is_file()]
 
     def _check_not_working_folder(self) -> None:
         resolved = self.root.resolve()
