@@ -11,7 +11,7 @@ from torch.distributions import Distribution
 from metarl.agents.inner import InnerLoop
 from metarl.agents.optimization import hessian_vector_product, per_task_gauss_newton_product
 from metarl.agents.outer import MetaObjective
-from metarl.agents.policies import kl_divergence
+from metarl.agents.policies import distribution_tensors, kl_divergence
 from metarl.choices import KL_DIRECTIONS, KLDirection
 from metarl.sampling import EpisodeBatch, Params, stack_params
 
@@ -101,35 +101,61 @@ class MetaObjectiveBuilder:
             )
         return adapted
 
+    def _mean_kl(self, current: Distribution, n: int) -> torch.Tensor:
+        """Per-task KL between the sampling-time policies and ``current`` (in ``kl_direction``)
+        on the first ``n`` tasks' post-update episodes."""
+        post = self.valid.head(n)
+        kl = post_update_kl(self.sampling_policies(n)[0], current, self.kl_direction)
+        return self.inner.task_mean(post.time_major(kl), post)
+
     def post_kl_per_task(self, adapted: Params, n: int) -> tuple[torch.Tensor, Distribution]:
         """Per-task KL between the sampling-time and the ``adapted`` policies (in
         ``kl_direction``) on the first ``n`` tasks' post-update episodes, and the adapted
         policies there."""
         post = self.valid.head(n)
         new_post = self.policy.batched(adapted, post.per_task(post.observations))
-        kl = post_update_kl(self.sampling_policies(n)[0], new_post, self.kl_direction)
-        return self.inner.task_mean(post.time_major(kl), post), new_post
+        return self._mean_kl(new_post, n), new_post
 
     def kl_hessian(
         self, post_kl: torch.Tensor, first_tasks: int | None
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         """``v -> H v`` of the mean post-update KL of the first tasks of an objective whose
-        per-task KL is ``post_kl``, at the sampling-time parameters: Gauss-Newton (second
-        derivatives only) where each task's inner-update Jacobian is symmetric (one step, fixed
-        step size), else double backward."""
+        per-task KL is ``post_kl``, at the sampling-time parameters: Gauss-Newton through the
+        policy's distribution parameters (second derivatives of the inner step, first ones of the
+        policy on the post-update episodes) where each task's inner-update Jacobian is symmetric
+        (one step, fixed step size), else double backward."""
         covered = post_kl.shape[0]
         n = covered if first_tasks is None else min(first_tasks, covered)
         symmetric = len(self.train) == 1 and not isinstance(
             self.inner.step_sizes, nn.ParameterDict
         )
-        if symmetric:
-            return per_task_gauss_newton_product(
-                lambda start: self.adapt(start, n),
-                lambda adapted: self.post_kl_per_task(adapted, n)[0].mean(),
-                self._initial(n, requires_grad=False),
-            )
-        kl = post_kl.mean() if n == covered else self(n).post_kl
-        return hessian_vector_product(lambda: kl, self.meta_parameters)
+        if not symmetric:
+            kl = post_kl.mean() if n == covered else self(n).post_kl
+            return hessian_vector_product(lambda: kl, self.meta_parameters)
+        post = self.valid.head(n)
+        obs = post.per_task(post.observations)
+        split = distribution_tensors(self.sampling_policies(n)[0])
+        if split is None:  # a distribution of unknown parameters: the KL's Hessian in the adapted
+            names = [name for name, _ in self.policy.named_parameters()]  # parameters instead
+
+            def outputs(adapted: Params) -> list[torch.Tensor]:
+                return list(adapted.values())
+
+            def divergence(values: Sequence[torch.Tensor]) -> torch.Tensor:
+                adapted = dict(zip(names, values, strict=True))
+                return self._mean_kl(self.policy.batched(adapted, obs), n).mean()
+        else:
+            rebuild = split[1]
+
+            def outputs(adapted: Params) -> list[torch.Tensor]:
+                return distribution_tensors(self.policy.batched(adapted, obs))[0]
+
+            def divergence(values: Sequence[torch.Tensor]) -> torch.Tensor:
+                return self._mean_kl(rebuild(values), n).mean()
+
+        return per_task_gauss_newton_product(
+            lambda start: self.adapt(start, n), outputs, divergence, self._initial(n, False)
+        )
 
     def __call__(self, first_tasks: int | None = None) -> MetaObjective:
         """The meta-objective on all tasks, or on the first ``first_tasks`` of them."""

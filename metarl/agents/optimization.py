@@ -116,56 +116,60 @@ def hessian_vector_product(
 
 def per_task_gauss_newton_product(
     adapt: Callable[[dict[str, torch.Tensor]], Mapping[str, torch.Tensor]],
-    divergence: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    outputs: Callable[[dict[str, torch.Tensor]], Sequence[torch.Tensor]],
+    divergence: Callable[[Sequence[torch.Tensor]], torch.Tensor],
     start: Mapping[str, torch.Tensor],
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Return ``v -> H v`` for ``H`` the Hessian of ``divergence(adapt(start))`` w.r.t. shared
-    parameters ``theta`` of which ``start`` holds one copy per task (leading axis ``K``).
+    """Return ``v -> H v`` for ``H`` the Hessian of ``divergence(outputs(adapt(start)))`` w.r.t.
+    shared parameters ``theta`` of which ``start`` holds one copy per task (leading axis ``K``).
 
-    Computed as ``sum_k J_k^T F_k J_k v`` with ``J_k`` the Jacobian of task ``k``'s adapted
-    parameters w.r.t. its start, and ``F`` the Hessian of ``divergence`` w.r.t. the adapted
-    parameters. This equals the full Hessian only where ``divergence``'s gradient w.r.t. the
-    adapted parameters vanishes (the curvature term it drops is multiplied by that gradient), as
-    for a KL at the policies it compares against: TRPO's expansion point. Two requirements:
+    Computed as ``sum_k J_k^T G_k^T M G_k J_k v``: ``J_k`` is the Jacobian of task ``k``'s adapted
+    parameters w.r.t. its start, ``G_k`` that of the outputs (e.g. the policy's distribution
+    parameters on the post-update episodes) w.r.t. the adapted parameters, ``M`` the Hessian of
+    ``divergence`` w.r.t. the outputs. This equals the full Hessian only where ``divergence``'s
+    gradient w.r.t. the outputs vanishes (each curvature term it drops is multiplied by that
+    gradient), as for a KL at the policies it compares against: TRPO's expansion point. Two
+    requirements:
 
     - task ``k``'s adapted parameters depend on task ``k``'s start only (per-task adaptation);
     - each ``J_k`` is symmetric, so ``J_k v`` is a vector-Jacobian product, as for one gradient
       step with a scalar step size (``J_k = I - alpha * Hess L_k``) or a first-order step.
 
-    It then needs only second derivatives, where differentiating ``grad(divergence) . v`` through
-    ``adapt`` needs third ones (each product 1.6-1.8x faster for MAML-TRPO at pytorch-maml-rl's
-    Navigation2D settings).
-    ``adapt`` and ``divergence`` run once, here; the product is detached.
+    ``M`` acts on the outputs only (elementwise work for a policy's distribution), and ``G_k u`` is
+    differentiated out of ``G_k^T r`` (linear in ``r``), so a product needs second derivatives of
+    the inner step and first ones of the network on the outputs' episodes, where differentiating
+    ``grad(divergence) . v`` through ``adapt`` needs third ones. ``adapt``, ``outputs`` and
+    ``divergence`` run once, here; the product is detached.
     """
     leaves = {name: value.detach().clone().requires_grad_() for name, value in start.items()}
     adapted = list(adapt(leaves).values())
     at = [value.detach().requires_grad_() for value in adapted]
+    produced = list(outputs(dict(zip(leaves, at, strict=True))))
+    free = [value.detach().requires_grad_() for value in produced]
     divergence_grads = torch.autograd.grad(
-        divergence(dict(zip(leaves, at, strict=True))),
-        at,
-        create_graph=True,
-        materialize_grads=True,
+        divergence(free), free, create_graph=True, materialize_grads=True
+    )
+    probes = [torch.zeros_like(value, requires_grad=True) for value in produced]
+    pulled_back = torch.autograd.grad(  # G^T r, linear in the probes r
+        produced, at, probes, create_graph=True, materialize_grads=True
     )
     shared = [leaf[0] for leaf in leaves.values()]  # one task's tensors: the shapes of theta
 
-    def jacobian_product(vectors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return torch.autograd.grad(
-            adapted, list(leaves.values()), vectors, retain_graph=True, materialize_grads=True
-        )
+    def grad(
+        outs: Sequence[torch.Tensor], ins: Sequence[torch.Tensor], vectors: Sequence[torch.Tensor]
+    ) -> tuple[torch.Tensor, ...]:
+        return torch.autograd.grad(outs, ins, vectors, retain_graph=True, materialize_grads=True)
 
     def product(vector: torch.Tensor) -> torch.Tensor:
         pieces = unflatten_tensors(vector.detach(), shared)
         per_task = [
             piece.expand_as(leaf) for piece, leaf in zip(pieces, leaves.values(), strict=True)
         ]
-        curvature = torch.autograd.grad(
-            divergence_grads,
-            at,
-            jacobian_product(per_task),
-            retain_graph=True,
-            materialize_grads=True,
-        )
-        return flatten_tensors([grad.sum(0) for grad in jacobian_product(curvature)])
+        moved = grad(adapted, list(leaves.values()), per_task)  # J v
+        output_moves = grad(pulled_back, probes, moved)  # G J v
+        curvature = grad(divergence_grads, free, output_moves)  # M G J v
+        pulled = grad(produced, at, curvature)  # G^T M G J v
+        return flatten_tensors([g.sum(0) for g in grad(adapted, list(leaves.values()), pulled)])
 
     return product
 

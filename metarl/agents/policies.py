@@ -14,7 +14,7 @@ torch.Size([5])
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 import gymnasium as gym
@@ -31,6 +31,7 @@ __all__ = [
     "CategoricalMLPPolicy",
     "GaussianMLPPolicy",
     "Params",
+    "distribution_tensors",
     "kl_divergence",
     "make_policy",
 ]
@@ -193,6 +194,26 @@ def check_policy_fits(
             f"policy {type(policy).__name__} (parameters {shapes}) does not fit observation space "
             f"{observation_space} and action space {action_space}; build it with make_policy(...)"
         )
+
+
+def distribution_tensors(
+    dist: Distribution,
+) -> tuple[list[torch.Tensor], Callable[[Sequence[torch.Tensor]], Distribution]] | None:
+    """The tensors that parameterise ``dist`` (a policy's ``Normal`` or ``Categorical``, possibly
+    ``Independent``) and a function that builds the same kind of distribution from replacements
+    of them; ``None`` for other distributions."""
+    if isinstance(dist, Independent):
+        inner = distribution_tensors(dist.base_dist)
+        if inner is None:
+            return None
+        tensors, rebuild = inner
+        ndims = dist.reinterpreted_batch_ndims
+        return tensors, lambda replaced: Independent(rebuild(replaced), ndims)
+    if isinstance(dist, Normal):
+        return [dist.loc, dist.scale], lambda replaced: Normal(*replaced)
+    if isinstance(dist, Categorical):
+        return [dist.logits], lambda replaced: Categorical(logits=replaced[0])
+    return None
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> torch.Tensor:
