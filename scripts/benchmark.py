@@ -1,6 +1,6 @@
 """Speed targets of metarl, measured in one run and written as JSON.
 
-    python scripts/benchmark.py [--out benchmark.json] [--quick]
+    python scripts/benchmark.py [--out benchmark.json] [--quick] [--sections KEY ...]
 
 Sections:
 - ``env_steps_per_second``: native vector envs vs Gymnasium's ``SyncVectorEnv`` of metarl's single
@@ -36,6 +36,16 @@ Sections:
   loop); and env steps per second of PEARL's collection (policy forward with a sampled ``z`` and
   env step, one task per sub-env) on Navigation2DSparse at 10 tasks and, with the ``mujoco``
   extra, HalfCheetahVel at 5 tasks.
+- ``maml_trpo_halfcheetah_vel_paper_seconds_per_iteration``,
+  ``promp_halfcheetah_rand_params_paper_seconds_per_iteration``,
+  ``maml_trpo_metaworld_ml1_reach_paper_seconds_per_iteration``: one meta-iteration of the
+  papers' settings (the configs as they are: 40 tasks x 20 episodes x 200 steps for the MuJoCo
+  ones; ``--quick``: 10 tasks), broken down into sampling, inner loop, the outer loop's
+  objective, KL-Hessian products, line search and rest, and a checkpoint, next to the seconds the
+  simulator alone takes for the same env steps on as many processes as the sampler has workers,
+  measured in the same run (raw ``mj_step`` for MuJoCo, one env's own step for Meta-World).
+  Targets: end-to-end >= 0.5 of the physics (MuJoCo), >= 0.7 (Meta-World). Skipped without the
+  extras.
 - ``maml_trpo_halfcheetah_vel_ray_seconds_per_iteration``: MAML-TRPO on ``HalfCheetahVel`` with
   ``configs/maml-trpo/halfcheetah-vel-small.yaml``, local sampler vs the Ray sampler at 1 and 2
   workers, with the scaling efficiency. Skipped without the ``ray`` and ``mujoco`` extras.
@@ -482,6 +492,188 @@ def bench_metaworld(min_seconds: float, num_envs: int = 25, num_workers: int = 2
     return result
 
 
+def _physics_seconds_in_one_process(env_id: str, steps: int, horizon: int, raw: bool) -> float:
+    """Seconds one process takes for ``steps`` env steps of ``env_id`` with random actions and a
+    reset every ``horizon`` steps: raw ``mujoco.mj_step`` calls (``raw``) or the env's own step."""
+    import mujoco
+
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    space = env.action_space
+    actions = np.random.default_rng(0).uniform(space.low, space.high, (horizon, *space.shape))
+    model, data = env.model, env.data
+    frame_skip = getattr(env, "frame_skip", 1)
+    start = time.perf_counter()
+    for i in range(steps):
+        if raw:
+            data.ctrl[:] = actions[i % horizon]
+            mujoco.mj_step(model, data, nstep=frame_skip)
+        else:
+            env.step(actions[i % horizon].astype(space.dtype))
+        if i % horizon == horizon - 1:
+            env.reset()
+    seconds = time.perf_counter() - start
+    env.close()
+    return seconds
+
+
+def physics_seconds(env_id: str, steps: int, processes: int, horizon: int, raw: bool) -> float:
+    """Wall seconds ``processes`` processes take for ``steps`` env steps between them (the
+    slowest process's time; process start-up excluded)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    share = -(-steps // processes)
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        return max(
+            pool.map(
+                _physics_seconds_in_one_process,
+                *zip(*[(env_id, share, horizon, raw)] * processes, strict=True),
+            )
+        )
+
+
+class _TimedOuterLoop:
+    """Wraps a MAML outer loop: times the meta-objective's evaluations (with gradient: the
+    objective the step differentiates; without: the line search's) and the KL Hessian's
+    construction and products, in ``seconds`` / ``calls``."""
+
+    def __init__(self, outer: Any):
+        self.outer = outer
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def _add(self, key: str, since: float) -> None:
+        self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - since
+        self.calls[key] = self.calls.get(key, 0) + 1
+
+    def _timed_hessian(self, kl_hessian: Callable[..., Any]) -> Callable[..., Any]:
+        def build(first_tasks: int | None) -> Callable[[Any], Any]:
+            start = time.perf_counter()
+            product = kl_hessian(first_tasks)
+            self._add("kl_hessian_build", start)
+
+            def timed_product(vector: Any) -> Any:
+                start = time.perf_counter()
+                result = product(vector)
+                self._add("kl_hessian_products", start)
+                return result
+
+            return timed_product
+
+        return build
+
+    def step(self, parameters: Any, objective: Callable[..., Any]) -> dict[str, float]:
+        import torch
+
+        def timed_objective(*args: Any) -> Any:
+            start = time.perf_counter()
+            current = objective(*args)
+            self._add("objective" if torch.is_grad_enabled() else "objective_no_grad", start)
+            return current._replace(kl_hessian=self._timed_hessian(current.kl_hessian))
+
+        self.seconds.clear()
+        self.calls.clear()
+        start = time.perf_counter()
+        metrics = self.outer.step(parameters, timed_objective)
+        self.seconds["rest"] = (
+            time.perf_counter() - start - sum(self.seconds.values())
+        )  # gradients, conjugate-gradient algebra, parameter updates
+        return metrics
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.outer, name)
+
+
+PAPER_ITERATIONS = {
+    "maml_trpo_halfcheetah_vel": ("configs/maml-trpo/halfcheetah-vel.yaml", True),
+    "promp_halfcheetah_rand_params": ("configs/promp/halfcheetah-rand-params.yaml", True),
+    "maml_trpo_metaworld_ml1_reach": ("configs/maml-trpo/metaworld-ml1-reach.yaml", False),
+}
+"""Paper-size meta-iterations: config, and whether the ceiling is raw ``mj_step`` (else one
+env's own step per process, Meta-World's, whose step does more than the physics)."""
+
+
+def bench_paper_iteration(
+    config_path: str, raw_physics: bool, iterations: int, overrides: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Seconds of a paper-size MAML-family meta-iteration, broken down (sampling, inner loop,
+    the outer loop's objective / KL-Hessian products / line search / rest, checkpoint), next to
+    the seconds the simulator alone takes for the same env steps on as many processes as the
+    sampler's workers, measured in the same run. Reports the mean over ``iterations`` after a
+    warm-up iteration; target: end-to-end env steps per second >= 0.5 of the physics' (MuJoCo),
+    >= 0.7 of one env per worker (Meta-World)."""
+    import tempfile
+
+    import torch
+
+    from metarl.checkpoint import save_checkpoint
+    from metarl.runs.build import build_learner
+    from metarl.runs.config import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / config_path, overrides)
+    learner = build_learner(config)
+    timed = learner.outer = _TimedOuterLoop(learner.outer)
+    rng = np.random.default_rng(0)
+    rows, steps_before = [], 0
+    for i in range(iterations + 1):
+        start = time.perf_counter()
+        metrics = learner.train_iteration(rng)
+        checkpoint_start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            save_checkpoint(learner.state_dict(), Path(folder) / "last.pt")
+        end = time.perf_counter()
+        steps, steps_before = metrics["env_steps"] - steps_before, metrics["env_steps"]
+        if i == 0:
+            continue  # warm-up: worker start-up, first allocations
+        rows.append(
+            {
+                "env_steps": steps,
+                "seconds": end - start,
+                "sampling": metrics["time_sampling"],
+                "inner": metrics["time_inner"],
+                "outer": metrics["time_outer"],
+                "checkpoint": end - checkpoint_start,
+                **{f"outer_{k}": v for k, v in timed.seconds.items()},
+                **{f"outer_{k}_calls": v for k, v in timed.calls.items()},
+            }
+        )
+    workers = config.workers
+    learner.close()
+    result: dict[str, Any] = {
+        key: float(np.mean([row.get(key, 0.0) for row in rows])) for key in rows[0]
+    }
+    steps = int(result["env_steps"])
+    physics = physics_seconds(
+        config.env, steps, workers, int(config.env_kwargs.get("max_episode_steps", 200)),
+        raw_physics,
+    )
+    target = 0.5 if raw_physics else 0.7
+    result.update(
+        config=config_path,
+        overrides=list(overrides),
+        meta_batch_size=config.meta_batch_size,
+        episodes_per_task=config.episodes_per_task,
+        sampler_workers=workers,
+        torch_threads=torch.get_num_threads(),
+        physics_seconds=physics,
+        physics="raw mj_step" if raw_physics else "one env's step per process",
+        env_steps_per_second=steps / result["seconds"],
+        physics_env_steps_per_second=steps / physics,
+        fraction_of_physics=physics / result["seconds"],
+        sampling_fraction_of_physics=physics / result["sampling"],
+        target_fraction_of_physics=target,
+    )
+    result["meets_target"] = bool(result["fraction_of_physics"] >= target)
+    logger.info(
+        "%s paper iteration: %s",
+        config_path,
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
+    )
+    return result
+
+
 RAY_BENCH_CONFIG = (
     Path(__file__).resolve().parents[1] / "configs" / "maml-trpo" / "halfcheetah-vel-small.yaml"
 )
@@ -561,36 +753,71 @@ def bench_ray_scaling(rounds: int) -> dict[str, Any]:
     )
     return result
 
+def sections(quick: bool) -> dict[str, Callable[[], dict[str, Any] | None]]:
+    """Every section by its key in the JSON output; those whose extra is missing return None."""
+    seconds = 0.3 if quick else 1.5
+    found = {
+        "env_steps_per_second": partial(bench_env_steps, seconds),
+        "maml_trpo_navigation2d_seconds_per_iteration": partial(
+            bench_maml_trpo, 2 if quick else 5
+        ),
+        "maml_trpo_navigation2d_curvature_4_tasks_seconds_per_iteration": partial(
+            bench_maml_trpo, 2 if quick else 5, curvature_tasks=4
+        ),
+        "rl2_training_env_steps_per_second": partial(bench_rl2, 2.0 if quick else 10.0),
+        "pearl": partial(bench_pearl, 2 * seconds),
+        "mujoco_env_steps_per_second": partial(bench_mujoco, seconds),
+        "metaworld_ml1_reach_env_steps_per_second": partial(bench_metaworld, seconds),
+        "maml_trpo_halfcheetah_vel_ray_seconds_per_iteration": partial(
+            bench_ray_scaling, 1 if quick else 4
+        ),
+    }
+    for name, (config, raw) in PAPER_ITERATIONS.items():
+        # --quick: the paper's per-task sampling and network on a quarter of its tasks
+        overrides = ("meta_batch_size=10",) if quick else ()
+        found[f"{name}_paper_seconds_per_iteration"] = partial(
+            bench_paper_iteration, config, raw, 1 if quick else 2, overrides
+        )
+    needs = {"mujoco": metarl.envs.mujoco_available, "metaworld": metarl.envs.metaworld_available}
+    for name in list(found):
+        extra = "metaworld" if "metaworld" in name else "mujoco" if _needs_mujoco(name) else None
+        if extra is not None and not needs[extra]():
+            found[name] = lambda: None
+    return found
+
+
+def _needs_mujoco(name: str) -> bool:
+    return any(word in name for word in ("mujoco", "halfcheetah"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmark.json", help="where to write the JSON results")
     parser.add_argument("--quick", action="store_true", help="shorter measurements (noisier)")
+    parser.add_argument(
+        "--sections", nargs="+", metavar="KEY", help="run only these sections (default: all)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    seconds = 0.3 if args.quick else 1.5
-    report = {
+    available = sections(args.quick)
+    chosen = args.sections or list(available)
+    unknown = sorted(set(chosen) - set(available))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {list(available)}")
+    report: dict[str, Any] = {
         "metarl": metarl.__version__,
         "machine": {
             "python": platform.python_version(),
             "processor": platform.machine(),
+            "cpu_count": os.cpu_count(),
             "numpy": np.__version__,
             "gymnasium": gym.__version__,
         },
-        "env_steps_per_second": bench_env_steps(seconds),
-        "maml_trpo_navigation2d_seconds_per_iteration": bench_maml_trpo(2 if args.quick else 5),
-        "maml_trpo_navigation2d_curvature_4_tasks_seconds_per_iteration": bench_maml_trpo(
-            2 if args.quick else 5, curvature_tasks=4
-        ),
     }
-    report["rl2_training_env_steps_per_second"] = bench_rl2(2.0 if args.quick else 10.0)
-    report["pearl"] = bench_pearl(2 * seconds)
-    if metarl.envs.mujoco_available():
-        report["mujoco_env_steps_per_second"] = bench_mujoco(seconds)
-    if metarl.envs.metaworld_available():
-        report["metaworld_ml1_reach_env_steps_per_second"] = bench_metaworld(seconds)
-    report["maml_trpo_halfcheetah_vel_ray_seconds_per_iteration"] = bench_ray_scaling(
-        1 if args.quick else 4
-    )
+    for name in chosen:
+        result = available[name]()
+        if result is not None:
+            report[name] = result
     atomic_write_text(args.out, json.dumps(report, indent=2))
     logger.info("wrote %s", args.out)
 
