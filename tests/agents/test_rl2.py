@@ -14,6 +14,7 @@ import metarl  # noqa: F401  (registers the envs)
 from metarl.agents.adaptation import AdaptationSetting
 from metarl.agents.returns import gae
 from metarl.agents.rl2 import RecurrentActorCritic, RL2Options, RL2Trainer, TrialInputs
+from metarl.agents.rl2.network import LayerNormGRU
 from metarl.agents.rl2.ppo import (
     PPOSettings,
     explained_variance,
@@ -21,6 +22,7 @@ from metarl.agents.rl2.ppo import (
     trial_advantages,
 )
 from metarl.agents.rl2.rollout import RL2Actor, TrialBatch, collect_trials
+from metarl.agents.rl2.trainer import make_optimizer
 from metarl.evaluation import AgentContext
 from metarl.references import RandomActions
 from metarl.runs.config import ConfigError, TrainConfig
@@ -33,20 +35,39 @@ BANDIT = "metarl/Bandit-v0"
 
 
 def _network(
-    env_id: str, cell: str = "gru", embedding_sizes: tuple[int, ...] = (), **env_kwargs
+    env_id: str,
+    cell: str = "gru",
+    embedding_sizes: tuple[int, ...] = (),
+    separate: bool = False,
+    **env_kwargs,
 ) -> tuple[RecurrentActorCritic, TrialInputs, gym.vector.VectorEnv]:
     envs = make_trial_envs(env_id, 6, env_kwargs)
     inputs = TrialInputs(envs.single_observation_space, envs.single_action_space)
     torch.manual_seed(0)
     network = RecurrentActorCritic(
-        inputs.size, envs.single_action_space, 16, cell, embedding_sizes=embedding_sizes
+        inputs.size,
+        envs.single_action_space,
+        16,
+        cell,
+        embedding_sizes=embedding_sizes,
+        separate_value_network=separate,
     )
     return network, inputs, envs
 
 
-@pytest.mark.parametrize(("cell", "embedding_sizes"), [("gru", ()), ("lstm", ()), ("gru", (8,))])
-def test_forward_over_a_trial_equals_stepping_it(cell, embedding_sizes):
-    network, inputs, _ = _network(NAV, cell, embedding_sizes)
+@pytest.mark.parametrize(
+    ("cell", "embedding_sizes", "separate"),
+    [
+        ("gru", (), False),
+        ("lstm", (), False),
+        ("gru", (8,), False),
+        ("ln_gru", (), False),
+        ("lstm", (8,), True),
+        ("ln_gru", (), True),
+    ],
+)
+def test_forward_over_a_trial_equals_stepping_it(cell, embedding_sizes, separate):
+    network, inputs, _ = _network(NAV, cell, embedding_sizes, separate)
     x = torch.randn(25, 4, inputs.size)
     state = network.initial_state(4)
     whole, final = network(x, state)
@@ -56,6 +77,108 @@ def test_forward_over_a_trial_equals_stepping_it(cell, embedding_sizes):
         steps.append(features)
     torch.testing.assert_close(torch.cat(steps), whole, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(state, final, rtol=1e-5, atol=1e-6)
+
+
+def test_layer_norm_gru_follows_its_equations():
+    """One step of the ``ln_gru`` cell against its equations written out (pytorch_rl2's GRU:
+    layer norm without bias terms of its own projections, forget bias on the update gate,
+    ReLU candidate applied after the reset gate)."""
+    torch.manual_seed(1)
+    cell = LayerNormGRU(5, 4, forget_bias=1.0)
+    with torch.no_grad():  # non-trivial layer-norm gains and biases
+        for norm in cell.modules():
+            if isinstance(norm, torch.nn.LayerNorm):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.5, 0.5)
+    x, h = torch.randn(1, 3, 5), torch.randn(1, 3, 4)
+
+    def ln(v, norm):
+        centred = v - v.mean(-1, keepdim=True)
+        return norm.weight * centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + 1e-8) + (
+            norm.bias
+        )
+
+    gates = ln(x[0] @ cell.input_gates.weight.T, cell.input_gates_norm) + ln(
+        h[0] @ cell.state_gates.weight.T, cell.state_gates_norm
+    )
+    z = torch.sigmoid(gates[:, :4] - 1.0)
+    r = torch.sigmoid(gates[:, 4:])
+    candidate = torch.relu(
+        ln(x[0] @ cell.input_candidate.weight.T, cell.input_candidate_norm)
+        + r * ln(h[0] @ cell.state_candidate.weight.T, cell.state_candidate_norm)
+    )
+    expected = (1 - z) * h[0] + z * candidate
+    features, final = cell(x, h)
+    torch.testing.assert_close(features[0], expected)
+    torch.testing.assert_close(final[0], expected)
+    with pytest.raises(ValueError, match="forget_bias"):
+        LayerNormGRU(5, 4, forget_bias=float("nan"))
+
+
+def test_separate_value_network_keeps_policy_and_value_apart():
+    """With ``separate_value_network`` the policy depends on the policy core only and the value
+    on the value core only; the state holds both cores' states."""
+    network, inputs, _ = _network(NAV, "gru", (8,), separate=True)
+    assert network.state_size == 2 * 16
+    features, _ = network(torch.randn(7, 3, inputs.size), network.initial_state(3))
+    policy_core = [p for n, p in network.named_parameters() if n.startswith(("core", "embedding"))]
+    value_core = [p for n, p in network.named_parameters() if n.startswith("value_core")]
+    assert policy_core and value_core
+    dist, value = network.distribution(features), network.value(features)
+    for output, reaches, misses in (
+        (dist.mean.sum(), policy_core, value_core),
+        (value.sum(), value_core, policy_core),
+    ):
+        grads = torch.autograd.grad(output, reaches + misses, retain_graph=True, allow_unused=True)
+        assert all(g is not None and g.abs().sum() > 0 for g in grads[: len(reaches)])
+        assert all(g is None or g.abs().sum() == 0 for g in grads[len(reaches) :])
+
+
+def test_weight_decay_makes_the_optimiser_adamw():
+    """``weight_decay`` > 0: AdamW, whose step with zero gradients shrinks every weight matrix by
+    ``lr * weight_decay`` of itself (decoupled decay) and leaves biases and layer-norm gains;
+    0: Adam, which leaves every parameter."""
+    network, _, _ = _network(MDP, "ln_gru")
+    options = RL2Options(learning_rate=0.01, weight_decay=0.1)
+    optimizer = make_optimizer(network, options)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    before = [p.detach().clone() for p in network.parameters()]
+    for p in network.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    for p, old in zip(network.parameters(), before, strict=True):
+        torch.testing.assert_close(p.detach(), old * (1 - 0.01 * 0.1) if p.dim() >= 2 else old)
+    assert any(p.dim() < 2 for p in network.parameters())
+    assert type(make_optimizer(network, RL2Options())) is torch.optim.Adam
+    with pytest.raises(ValueError, match="weight_decay"):
+        RL2Options(weight_decay=-0.1)
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_advantage_standardisation_is_optional(standardize):
+    """The first minibatch's policy gradient is that of the surrogate with the batch's GAE
+    advantages, standardised or raw, computed here from ``trial_advantages``."""
+    network, inputs, envs = _network(MDP)
+    batch = collect_trials(
+        network, inputs, envs, _tasks(envs), 2, seed=0, generator=torch.Generator().manual_seed(0),
+        max_steps=20, segment=None,
+    )
+    advantages, _ = trial_advantages(batch, 0.99, 0.3)
+    if standardize:
+        valid = batch.mask > 0
+        advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
+    features, _ = network(batch.inputs, batch.states[0])
+    log_probs = network.distribution(features).log_prob(batch.actions)
+    # at the sampling policy the clipped surrogate's gradient is that of ratio * advantage
+    surrogate = -((log_probs - batch.log_probs).exp() * advantages * batch.mask).sum()
+    surrogate = surrogate / batch.mask.sum()
+    head = network.policy_head.weight
+    expected = torch.autograd.grad(surrogate, head)[0]
+    optimizer = torch.optim.SGD(network.parameters(), lr=1.0)
+    settings = PPOSettings(0.99, 0.3, 0.2, 1, 1, 0.0, 0.0, 1e9, 1.0, None, standardize)
+    before = head.detach().clone()
+    ppo_update(network, optimizer, batch, settings, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(before - head.detach(), expected, rtol=1e-4, atol=1e-7)
 
 
 def _tasks(envs, seed=0):

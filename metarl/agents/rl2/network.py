@@ -1,9 +1,11 @@
-"""The RL^2 recurrent policy and value function: one recurrent core, a policy and a value head.
+"""The RL^2 recurrent policy and value function: a recurrent core, a policy and a value head.
 
-The core (a GRU by default, or an LSTM) reads, at each step of a trial, the observation, the
-previous action (one-hot for ``Discrete`` spaces), the previous reward and a flag "the previous
-step ended an episode" (:class:`TrialInputs`). Its state is one tensor ``[B, state_size]`` per
-batch of trials (an LSTM's ``h`` and ``c`` side by side), zero at the start of a trial.
+The core (a GRU by default, an LSTM, or a layer-normalised GRU) reads, at each step of a trial, the
+observation, the previous action (one-hot for ``Discrete`` spaces), the previous reward and a flag
+"the previous step ended an episode" (:class:`TrialInputs`). The value head shares the policy's
+core, or has a core of its own (``separate_value_network``). The state is one tensor
+``[B, state_size]`` per batch of trials (an LSTM's ``h`` and ``c``, and a separate value core's
+state, side by side), zero at the start of a trial.
 """
 
 from __future__ import annotations
@@ -19,11 +21,62 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from metarl.validation import require_finite, require_int
 
-__all__ = ["CELLS", "Cell", "RecurrentActorCritic", "TrialInputs"]
+__all__ = ["CELLS", "Cell", "LayerNormGRU", "RecurrentActorCritic", "TrialInputs"]
 
-Cell = Literal["gru", "lstm"]
-CELLS: tuple[str, ...] = ("gru", "lstm")
+Cell = Literal["gru", "lstm", "ln_gru"]
+CELLS: tuple[str, ...] = ("gru", "lstm", "ln_gru")
 """The recurrent cells :class:`RecurrentActorCritic` accepts."""
+
+
+_LAYER_NORM_EPS = 1e-8  # pytorch_rl2's
+
+
+class LayerNormGRU(nn.Module):
+    """A GRU whose four projections are layer-normalised (Ba et al. 2016), with a forget bias on
+    the update gate and a ReLU candidate, as pytorch_rl2 builds RL^2's core:
+
+    ``[z, r] = sigmoid(LN(W_x x) + LN(W_h h) - [forget_bias, 0])`` (one layer norm over both
+    gates' projections, as the reference has it),
+    ``c = relu(LN(W_xc x) + r * LN(W_hc h))``, ``h' = (1 - z) * h + z * c``.
+
+    A positive ``forget_bias`` starts the cell keeping most of its state. The input projections
+    run for all steps in one product; the loop over steps holds the recurrent ones. Called as
+    ``nn.GRU``: ``inputs [T, B, input_size]``, ``h0 [1, B, hidden_size]`` ->
+    ``(features [T, B, hidden_size], h_T [1, B, hidden_size])``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.forget_bias = require_finite("forget_bias", forget_bias, -100.0, maximum=100.0)
+        self.input_gates = nn.Linear(input_size, 2 * hidden_size, bias=False)
+        self.state_gates = nn.Linear(hidden_size, 2 * hidden_size, bias=False)
+        self.input_candidate = nn.Linear(input_size, hidden_size, bias=False)
+        self.state_candidate = nn.Linear(hidden_size, hidden_size, bias=False)
+        for layer in (self.input_gates, self.state_gates, self.input_candidate):
+            nn.init.xavier_normal_(layer.weight)
+        nn.init.orthogonal_(self.state_candidate.weight)
+        self.input_gates_norm = nn.LayerNorm(2 * hidden_size, eps=_LAYER_NORM_EPS)
+        self.state_gates_norm = nn.LayerNorm(2 * hidden_size, eps=_LAYER_NORM_EPS)
+        self.input_candidate_norm = nn.LayerNorm(hidden_size, eps=_LAYER_NORM_EPS)
+        self.state_candidate_norm = nn.LayerNorm(hidden_size, eps=_LAYER_NORM_EPS)
+
+    def forward(
+        self, inputs: torch.Tensor, h0: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        input_z, input_r = self.input_gates_norm(self.input_gates(inputs)).chunk(2, dim=-1)
+        input_c = self.input_candidate_norm(self.input_candidate(inputs))
+        h = h0.squeeze(0)
+        features = []
+        for t in range(inputs.shape[0]):
+            state_z, state_r = self.state_gates_norm(self.state_gates(h)).chunk(2, dim=-1)
+            z = torch.sigmoid(input_z[t] + state_z - self.forget_bias)
+            r = torch.sigmoid(input_r[t] + state_r)
+            recurrent_c = self.state_candidate_norm(self.state_candidate(h))
+            candidate = torch.relu(input_c[t] + r * recurrent_c)
+            h = (1 - z) * h + z * candidate
+            features.append(h)
+        return torch.stack(features), h.unsqueeze(0)
 
 
 class TrialInputs:
@@ -82,6 +135,43 @@ class TrialInputs:
         self._previous[rows] = self.encode(actions[rows], rewards[rows], episode_end[rows])
 
 
+class _Core(nn.Module):
+    """An optional tanh MLP embedding followed by a recurrent cell; ``forward(inputs [T, B, in],
+    state [B, state_size]) -> (features [T, B, hidden_size], state after the last step)``."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        cell: Cell,
+        embedding_sizes: tuple[int, ...],
+        forget_bias: float,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for size in embedding_sizes:
+            layers += [nn.Linear(input_size, require_int("embedding size", size)), nn.Tanh()]
+            input_size = size
+        self.embedding = nn.Sequential(*layers)
+        self.cell = cell
+        if cell == "ln_gru":
+            self.core: nn.Module = LayerNormGRU(input_size, hidden_size, forget_bias)
+        else:
+            self.core = (nn.GRU if cell == "gru" else nn.LSTM)(input_size, hidden_size)
+        self.state_size = hidden_size * (2 if cell == "lstm" else 1)
+
+    def forward(
+        self, inputs: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = self.embedding(inputs)
+        if self.cell != "lstm":
+            features, h = self.core(inputs, state.unsqueeze(0).contiguous())
+            return features, h.squeeze(0)
+        h, c = state.unsqueeze(0).chunk(2, dim=-1)
+        features, (h, c) = self.core(inputs, (h.contiguous(), c.contiguous()))
+        return features, torch.cat([h, c], dim=-1).squeeze(0)
+
+
 class RecurrentActorCritic(nn.Module):
     """A recurrent core with a policy head (categorical or diagonal Gaussian) and a value head.
 
@@ -90,10 +180,14 @@ class RecurrentActorCritic(nn.Module):
         action_space: ``Discrete`` (categorical policy) or 1-D ``Box`` (Gaussian, with a learned
             state-independent log standard deviation starting at ``log(init_std)``).
         hidden_size: units of the recurrent core.
-        cell: ``gru`` or ``lstm``.
+        cell: ``gru``, ``lstm`` or ``ln_gru`` (:class:`LayerNormGRU`).
         init_std: initial standard deviation of a Gaussian policy.
         embedding_sizes: hidden layers (tanh) of an MLP applied to each step's input before the
             core; none: the core reads the input itself.
+        forget_bias: the ``ln_gru`` cell's update-gate bias (ignored by the others).
+        separate_value_network: the value head reads a core (and embedding) of its own, so the
+            value loss does not shape the policy's features; the state holds both cores' states
+            (policy first).
     """
 
     def __init__(
@@ -104,19 +198,23 @@ class RecurrentActorCritic(nn.Module):
         cell: Cell = "gru",
         init_std: float = 1.0,
         embedding_sizes: tuple[int, ...] = (),
+        forget_bias: float = 1.0,
+        separate_value_network: bool = False,
     ):
         super().__init__()
         require_int("input_size", input_size)
-        layers: list[nn.Module] = []
-        for size in embedding_sizes:
-            layers += [nn.Linear(input_size, require_int("embedding size", size)), nn.Tanh()]
-            input_size = size
-        self.embedding = nn.Sequential(*layers)
         self.hidden_size = require_int("hidden_size", hidden_size)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
         self.cell = cell
-        self.core = (nn.GRU if cell == "gru" else nn.LSTM)(input_size, hidden_size)
+        cores = [
+            _Core(input_size, hidden_size, cell, tuple(embedding_sizes), forget_bias)
+            for _ in range(2 if separate_value_network else 1)
+        ]
+        # the first core keeps the names (embedding, core) of checkpoints without a value core
+        self.embedding, self.core = cores[0].embedding, cores[0].core
+        self._cores = cores
+        self.value_core = cores[1] if separate_value_network else None
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
         self.policy_head = nn.Linear(hidden_size, out)
@@ -131,8 +229,9 @@ class RecurrentActorCritic(nn.Module):
 
     @property
     def state_size(self) -> int:
-        """Width of the recurrent state (``2 * hidden_size`` for an LSTM)."""
-        return self.hidden_size * (2 if self.cell == "lstm" else 1)
+        """Width of the recurrent state (``2 * hidden_size`` for an LSTM; doubled again with a
+        separate value core)."""
+        return sum(core.state_size for core in self._cores)
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> torch.Tensor:
         """The state at the start of a trial: zeros ``[batch, state_size]``."""
@@ -141,26 +240,25 @@ class RecurrentActorCritic(nn.Module):
     def forward(
         self, inputs: torch.Tensor, state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the core over ``inputs`` ``[T, B, input_size]`` from ``state`` ``[B, state_size]``.
+        """Run the core(s) over ``inputs`` ``[T, B, input_size]`` from ``state``
+        ``[B, state_size]``.
 
-        Returns the features ``[T, B, hidden_size]`` (for :meth:`distribution` and
-        :meth:`value`) and the state after the last step.
+        Returns the features ``[T, B, hidden_size]`` (``2 * hidden_size`` with a separate value
+        core: the policy's, then the value's) for :meth:`distribution` and :meth:`value`, and the
+        state after the last step.
         """
-        inputs = self.embedding(inputs)
-        if self.cell == "gru":
-            features, h = self.core(inputs, state.unsqueeze(0).contiguous())
-            return features, h.squeeze(0)
-        h, c = state.unsqueeze(0).chunk(2, dim=-1)
-        features, (h, c) = self.core(inputs, (h.contiguous(), c.contiguous()))
-        return features, torch.cat([h, c], dim=-1).squeeze(0)
+        states = state.split([core.state_size for core in self._cores], dim=-1)
+        outputs = [core(inputs, part) for core, part in zip(self._cores, states, strict=True)]
+        features = torch.cat([f for f, _ in outputs], dim=-1)
+        return features, torch.cat([s for _, s in outputs], dim=-1)
 
     def distribution(self, features: torch.Tensor) -> Distribution:
         """The policy at ``features`` (batch shape ``features.shape[:-1]``)."""
-        out = self.policy_head(features)
+        out = self.policy_head(features[..., : self.hidden_size])
         if self.discrete:
             return Categorical(logits=out)
         return Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
         """The value at ``features``, shape ``features.shape[:-1]``."""
-        return self.value_head(features).squeeze(-1)
+        return self.value_head(features[..., -self.hidden_size :]).squeeze(-1)

@@ -35,6 +35,7 @@ class PPOSettings:
     max_grad_norm: float
     reward_scale: float
     target_kl: float | None = None
+    standardize_advantages: bool = True
 
 
 def trial_advantages(
@@ -96,8 +97,9 @@ def ppo_update(
         batch, settings.gamma, settings.gae_lambda, settings.reward_scale
     )
     explained = explained_variance(batch.values, targets, batch.mask)
-    valid = batch.mask > 0
-    advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
+    if settings.standardize_advantages:
+        valid = batch.mask > 0
+        advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
     count = batch.states.shape[0]
     length = -(-batch.mask.shape[0] // count)
     cut = {

@@ -41,7 +41,13 @@ class RL2Options:
     hidden_size: int = 256
     """Units of the recurrent core."""
     cell: Cell = "gru"
-    """Recurrent cell: ``gru`` or ``lstm``."""
+    """Recurrent cell: ``gru``, ``lstm`` or ``ln_gru`` (layer-normalised GRU with a forget bias
+    and a ReLU candidate, pytorch_rl2's core: :class:`~metarl.agents.rl2.network.LayerNormGRU`)."""
+    forget_bias: float = 1.0
+    """The ``ln_gru`` cell's update-gate bias (pytorch_rl2's 1.0); in [-100, 100]."""
+    separate_value_network: bool = False
+    """The value head reads a recurrent core of its own (pytorch_rl2's design) instead of
+    sharing the policy's."""
     episodes_per_trial: int = 2
     """Episodes of one task per trial (the bandit's trial is one episode of ``n`` pulls)."""
     trials_per_task: int = 1
@@ -52,6 +58,9 @@ class RL2Options:
     """GAE lambda over the whole trial."""
     learning_rate: float = 3e-3
     """Adam step size; in (0, 1] (:data:`~metarl.validation.MAX_LEARNING_RATE`)."""
+    weight_decay: float = 0.0
+    """Decoupled weight decay of the weight matrices: above 0 the optimiser is AdamW (pytorch_rl2:
+    0.01); in [0, 1]."""
     clip: float = 0.2
     """PPO ratio clipping; in (0, 1]."""
     epochs: int = 8
@@ -66,6 +75,9 @@ class RL2Options:
     """Weight of the entropy bonus; in [0, 1e4]."""
     max_grad_norm: float = 0.5
     """Gradient-norm clipping."""
+    standardize_advantages: bool = True
+    """Standardise an iteration's advantages to mean 0 and standard deviation 1 (pytorch_rl2
+    does not)."""
     target_kl: float | None = None
     """Stop an iteration's PPO epochs at the first minibatch whose approximate KL to the
     sampling policy exceeds ``1.5 * target_kl`` (SB3's rule); none: run all epochs. In (0, 10]."""
@@ -99,9 +111,25 @@ class RL2Options:
             require_finite(name, getattr(self, name), 0.0, maximum=maximum, inclusive=False)
         for name in ("value_coeff", "entropy_coeff"):
             require_finite(name, getattr(self, name), 0.0, maximum=MAX_LOSS_SCALE)
+        require_finite("weight_decay", self.weight_decay, 0.0, maximum=1.0)
+        require_finite("forget_bias", self.forget_bias, -100.0, maximum=100.0)
         for name in ("gamma", "gae_lambda"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
+
+
+def make_optimizer(network: torch.nn.Module, options: RL2Options) -> torch.optim.Optimizer:
+    """Adam (eps 1e-5) at ``options.learning_rate``; where ``options.weight_decay`` > 0, AdamW
+    decaying the weight matrices only (not biases, layer-norm gains or the log standard
+    deviation), as pytorch_rl2 does."""
+    if options.weight_decay > 0:
+        params = list(network.parameters())
+        groups = [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": options.weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=options.learning_rate, eps=1e-5)
+    return torch.optim.Adam(network.parameters(), lr=options.learning_rate, eps=1e-5)
 
 
 class RL2Agent(TrialAgent):
@@ -152,14 +180,13 @@ class RL2Trainer:
             self.network = RecurrentActorCritic(
                 self.inputs.size, self.envs.single_action_space, options.hidden_size,
                 options.cell, options.init_std, tuple(options.embedding_sizes),
+                options.forget_bias, options.separate_value_network,
             ).to(self.device)
-        self.optimizer = torch.optim.Adam(
-            self.network.parameters(), lr=options.learning_rate, eps=1e-5
-        )
+        self.optimizer = make_optimizer(self.network, options)
         self.settings = PPOSettings(
             options.gamma, options.gae_lambda, options.clip, options.epochs, options.minibatches,
             options.value_coeff, options.entropy_coeff, options.max_grad_norm,
-            options.reward_scale, options.target_kl,
+            options.reward_scale, options.target_kl, options.standardize_advantages,
         )
         self.max_steps = options.episodes_per_trial * int(self.envs.max_episode_steps)
         self.iteration = 0
