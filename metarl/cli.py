@@ -194,7 +194,7 @@ def _bench_run(args: argparse.Namespace) -> None:
 def _bench_report(args: argparse.Namespace) -> None:
     from metarl.bench.report import write_report
 
-    for path in write_report(args.results, args.pages):
+    for path in write_report(args.results, args.pages, args.readme):
         print(path)
 
 
@@ -235,6 +235,12 @@ def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     report.add_argument(
         "--pages", default="docs/results",
         help="writes PAGES/suite/<cell>.md (with plots) and PAGES/matrix.md",
+    )
+    report.add_argument(
+        "--readme", metavar="FILE",
+        help="also write the matrix's tables into FILE between its lines "
+        "'<!-- metarl bench report: matrix start -->' and '... matrix end -->' (the repository "
+        "uses README.md)",
     )
     report.set_defaults(handler=_bench_report)
 

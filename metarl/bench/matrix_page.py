@@ -10,7 +10,7 @@ from metarl.bench.aggregate import HEADLINE, MEASURED, CellSummary, by_cell
 from metarl.bench.cell_page import GENERATED, format_interval
 from metarl.bench.results import ResultError
 
-__all__ = ["matrix_page"]
+__all__ = ["matrix_page", "matrix_tables"]
 
 _LEGEND = (
     "Each entry: the normalised score of the meta-trained agent after one adaptation unit "
@@ -24,18 +24,19 @@ _LEGEND = (
 )
 
 
-def _entry(summary: CellSummary) -> str:
+def _entry(summary: CellSummary, pages: str) -> str:
     scores = summary.normalised
     if MEASURED not in scores:
         text = "no reference"
     else:
         score, step = scores[MEASURED], summary.headline_step
         text = format_interval(score.value[step], score.low[step], score.high[step], 2)
-    return f"[{text}](suite/{summary.cell}.md)"
+    return f"[{text}]({pages}suite/{summary.cell}.md)"
 
 
-def _table(summaries: Sequence[CellSummary]) -> str:
-    """Agents (rows) by families (columns, by group and label)."""
+def _table(summaries: Sequence[CellSummary], pages: str) -> str:
+    """Agents (rows) by families (columns, by group and label); links to ``pages``'s cell
+    pages."""
     families = sorted(
         {(s.first["family"]["group"], s.first["family"]["label"]) for s in summaries}
     )
@@ -55,7 +56,7 @@ def _table(summaries: Sequence[CellSummary]) -> str:
     ]
     for agent in agents:
         cells = (
-            _entry(entries[agent, label]) if (agent, label) in entries else "n/a"
+            _entry(entries[agent, label], pages) if (agent, label) in entries else "n/a"
             for _, label in families
         )
         lines.append(f"| {agent} | " + " | ".join(cells) + " |")
@@ -65,14 +66,13 @@ def _table(summaries: Sequence[CellSummary]) -> str:
 def matrix_page(summaries: Sequence[CellSummary]) -> str:
     """The matrix page: a table per budget of the summaries of matrix cells, then every cell
     with results (links to their pages)."""
-    parts = ["# Results matrix: which agent adapts where", GENERATED, _LEGEND]
-    in_matrix = [s for s in summaries if s.first["matrix"]]
-    budgets = list(dict.fromkeys(s.budget for s in in_matrix))
-    for budget in budgets:
-        parts += [f"## Budget `{budget}`", _table([s for s in in_matrix if s.budget == budget])]
-    if not budgets:
-        parts.append("No cell of the matrix has results yet.")
-    parts.append("## Cells with results")
+    parts = [
+        "# Results matrix: which agent adapts where",
+        GENERATED,
+        _LEGEND,
+        matrix_tables(summaries, "##"),
+        "## Cells with results",
+    ]
     parts.append("\n".join(
         f"- [{cell}](suite/{cell}.md): {group[0].first['agent']} on "
         f"{group[0].first['family']['label']}; budgets "
@@ -81,3 +81,16 @@ def matrix_page(summaries: Sequence[CellSummary]) -> str:
         for cell, group in by_cell(summaries).items()
     ) or "None yet.")
     return "\n\n".join(parts) + "\n"
+
+
+def matrix_tables(summaries: Sequence[CellSummary], heading: str, pages: str = "") -> str:
+    """A table per budget (under ``heading``-level titles) of the summaries of matrix cells, the
+    entries linking to the cell pages under the folder ``pages`` (``""``: the matrix page's
+    own)."""
+    in_matrix = [s for s in summaries if s.first["matrix"]]
+    budgets = list(dict.fromkeys(s.budget for s in in_matrix))
+    parts = []
+    for budget in budgets:
+        table = _table([s for s in in_matrix if s.budget == budget], pages)
+        parts += [f"{heading} Budget `{budget}`", table]
+    return "\n\n".join(parts) or "No cell of the matrix has results yet."

@@ -1,9 +1,13 @@
-"""The committed result pages are those the committed result files make: rebuilt into a temporary
-folder, they must match docs/results (run `metarl bench report` after new results)."""
+"""The committed result pages, and the README's results matrix, are those the committed result
+files make: rebuilt into a temporary folder, they must match docs/results and README.md (run
+`metarl bench report --readme README.md` after new results)."""
 
 from pathlib import Path
 
-from metarl.bench.report import write_report
+from metarl.bench.aggregate import summarise
+from metarl.bench.matrix_page import matrix_tables
+from metarl.bench.report import embed_matrix, write_report
+from metarl.bench.results import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -22,3 +26,11 @@ def test_the_generated_pages_are_up_to_date_with_the_committed_results(tmp_path)
     pages = {p.relative_to(tmp_path) for p in written}
     stale = sorted(p for p in (PAGES / "suite").iterdir() if p.relative_to(PAGES) not in pages)
     assert not stale, f"{stale} belong to no result file: delete them"
+
+
+def test_the_readmes_matrix_is_up_to_date_with_the_committed_results():
+    readme = (ROOT / "README.md").read_text()
+    tables = matrix_tables(summarise(read_results(RESULTS)), "###", "docs/results/")
+    assert embed_matrix(readme, tables, "README.md") == readme, (
+        "README.md's results matrix is out of date: run metarl bench report --readme README.md"
+    )

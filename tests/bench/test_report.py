@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from metarl.bench.aggregate import summarise
+from metarl.bench.report import MATRIX_END, MATRIX_START
 from metarl.bench.results import ResultError, read_results, result_path, result_record, write_result
 from metarl.bench.suite import load_suite
 from metarl.cli import main
@@ -81,6 +82,33 @@ def test_report_writes_the_cell_page_plot_and_matrix(tiny_suite, tmp_path, capsy
     assert "| agent | Navigation2D (goal) |" in matrix
     assert f"| MAML-TRPO | [{score:.2f} [" in matrix and "](suite/tiny.md) |" in matrix
     assert str(pages / "matrix.md") in capsys.readouterr().out
+
+
+def test_report_writes_the_matrix_between_a_readmes_markers_only(tiny_suite, tmp_path, capsys):
+    """--readme: the matrix's tables replace what lies between the two marker lines (links
+    relative to the README), the rest of the file stays byte for byte; a second report changes
+    nothing; a README without the markers is refused in one line before any page is written."""
+    write_records(tiny_suite, tmp_path / "results")
+    readme = tmp_path / "README.md"
+    head, tail = "# My project\n\nText before.\n\n", "\n\nText after.\n"
+    readme.write_text(head + f"{MATRIX_START}\nold table\n{MATRIX_END}" + tail)
+    args = ["bench", "report", "--results", str(tmp_path / "results"),
+            "--pages", str(tmp_path / "docs" / "results"), "--readme", str(readme)]
+    assert main(args) == 0
+    text = readme.read_text()
+    assert text.startswith(head + MATRIX_START + "\n\n### Budget `cpu`\n\n| agent |")
+    assert text.endswith(f"\n\n{MATRIX_END}" + tail) and "old table" not in text
+    assert "](docs/results/suite/tiny.md) |" in text
+    assert main(args) == 0 and readme.read_text() == text
+    capsys.readouterr()
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers here\n")
+    pages = tmp_path / "other-pages"
+    args[5], args[7] = str(pages), str(plain)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "plain.md needs the lines" in err
+    assert plain.read_text() == "no markers here\n" and not pages.exists()
 
 
 def test_a_cell_without_references_has_no_score_and_reads_so_in_the_matrix(tiny_suite, tmp_path):
