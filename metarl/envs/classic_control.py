@@ -3,7 +3,10 @@
 Dynamics, rewards and termination equal Gymnasium's ``CartPole-v1``, ``Pendulum-v1`` and
 ``MountainCarContinuous-v0``; the physical constants become task parameters whose defaults are
 Gymnasium's values. Every parameter trains on 0.5x-1.5x its default; ``test-ood`` draws from
-0.25x-2x outside that range; user-made tasks may use 0.1x-10x.
+0.25x-2x outside that range; user-made tasks may use 0.1x-10x. The env argument
+``scale_range=[low, high]`` widens (or narrows) the training range to ``low``-``high`` x the
+default, with ``test-ood`` in ``low / 2``-``high * 4 / 3`` x outside it: a family on which a
+robust policy already solves every variant becomes one where adaptation matters.
 """
 
 from __future__ import annotations
@@ -26,14 +29,38 @@ __all__ = [
 DYNAMICS_REFERENCE = "Gymnasium classic control; ranges as in CARL (Benjamins et al. 2023)"
 
 
-def scaled(name: str, default: float, doc: str) -> Uniform:
-    """A physical constant: trains on 0.5x-1.5x ``default``, test-ood 0.25x-2x, allowed 0.1x-10x."""
+SCALE_RANGE = (0.5, 1.5)
+"""The default training range of every constant, as multiples of its default."""
+
+
+def check_scale_range(scale_range: object) -> tuple[float, float]:
+    """``scale_range`` as ``(low, high)`` floats with ``0.2 <= low < 1 < high <= 7.5`` (so that
+    the test-ood envelope stays within the allowed 0.1x-10x); ``ValueError`` otherwise."""
+    if (
+        not isinstance(scale_range, list | tuple)
+        or len(scale_range) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scale_range)
+        or not (0.2 <= scale_range[0] < 1.0 < scale_range[1] <= 7.5)
+    ):
+        raise ValueError(
+            f"scale_range must be [low, high] with 0.2 <= low < 1 < high <= 7.5 (multiples of "
+            f"each constant's default), got {scale_range!r}"
+        )
+    return float(scale_range[0]), float(scale_range[1])
+
+
+def scaled(
+    name: str, default: float, doc: str, scale_range: tuple[float, float] = SCALE_RANGE
+) -> Uniform:
+    """A physical constant: trains on ``scale_range`` x ``default`` (0.5x-1.5x), test-ood in
+    ``[low / 2, high * 4 / 3]`` x ``default`` outside that (0.25x-2x), allowed 0.1x-10x."""
+    low, high = check_scale_range(scale_range)
     return Uniform(
         name,
-        0.5 * default,
-        1.5 * default,
+        low * default,
+        high * default,
         default=default,
-        ood=(0.25 * default, 2.0 * default),
+        ood=(low / 2 * default, high * 4 / 3 * default),
         limits=(0.1 * default, 10.0 * default),
         doc=doc,
     )
@@ -48,16 +75,16 @@ class CartPoleDynamics(BatchDynamics):
     theta_threshold = 12 * 2 * np.pi / 360
     x_threshold = 2.4
 
-    def __init__(self, num_envs: int):
+    def __init__(self, num_envs: int, scale_range: tuple[float, float] = SCALE_RANGE):
         super().__init__(num_envs)
         self.task_distribution = TaskDistribution(
             self.family,
             [
-                scaled("gravity", 9.8, "gravitational acceleration (m/s^2)"),
-                scaled("masscart", 1.0, "cart mass (kg)"),
-                scaled("masspole", 0.1, "pole mass (kg)"),
-                scaled("length", 0.5, "half the pole's length (m)"),
-                scaled("force_mag", 10.0, "magnitude of the push (N)"),
+                scaled("gravity", 9.8, "gravitational acceleration (m/s^2)", scale_range),
+                scaled("masscart", 1.0, "cart mass (kg)", scale_range),
+                scaled("masspole", 0.1, "pole mass (kg)", scale_range),
+                scaled("length", 0.5, "half the pole's length (m)", scale_range),
+                scaled("force_mag", 10.0, "magnitude of the push (N)", scale_range),
             ],
         )
         high = np.array(
@@ -104,14 +131,14 @@ class PendulumDynamics(BatchDynamics):
     max_speed = 8.0
     max_torque = 2.0
 
-    def __init__(self, num_envs: int):
+    def __init__(self, num_envs: int, scale_range: tuple[float, float] = SCALE_RANGE):
         super().__init__(num_envs)
         self.task_distribution = TaskDistribution(
             self.family,
             [
-                scaled("g", 10.0, "gravitational acceleration (m/s^2)"),
-                scaled("m", 1.0, "pendulum mass (kg)"),
-                scaled("l", 1.0, "pendulum length (m)"),
+                scaled("g", 10.0, "gravitational acceleration (m/s^2)", scale_range),
+                scaled("m", 1.0, "pendulum mass (kg)", scale_range),
+                scaled("l", 1.0, "pendulum length (m)", scale_range),
             ],
         )
         high = np.array([1.0, 1.0, self.max_speed], dtype=np.float32)
@@ -153,13 +180,13 @@ class MountainCarContinuousDynamics(BatchDynamics):
     max_speed = 0.07
     goal_position = 0.45
 
-    def __init__(self, num_envs: int):
+    def __init__(self, num_envs: int, scale_range: tuple[float, float] = SCALE_RANGE):
         super().__init__(num_envs)
         self.task_distribution = TaskDistribution(
             self.family,
             [
-                scaled("power", 0.0015, "engine power: velocity gain per unit action"),
-                scaled("gravity", 0.0025, "gravity coefficient of the slope term"),
+                scaled("power", 0.0015, "engine power: velocity gain per unit action", scale_range),
+                scaled("gravity", 0.0025, "gravity coefficient of the slope term", scale_range),
             ],
         )
         low = np.array([self.min_position, -self.max_speed], dtype=np.float32)
@@ -235,7 +262,8 @@ class CartPoleEnv(NumpyTaskEnv):
     user-made tasks: 0.1x-10x the default.
 
     ## Arguments
-    ``task``: the initial task (default: Gymnasium's constants).
+    ``task``: the initial task (default: Gymnasium's constants). ``scale_range``: the training
+    range as multiples of each default, ``(0.5, 1.5)`` (the table's) unless widened.
 
     >>> import gymnasium, metarl
     >>> env = gymnasium.make("metarl/CartPole-v0")
@@ -294,7 +322,8 @@ class PendulumEnv(NumpyTaskEnv):
     | ``l``     | U[0.5, 1.5]    | [0.25, 2] outside training  | 1.0     | Gymnasium |
 
     ## Arguments
-    ``task``: the initial task (default: Gymnasium's constants).
+    ``task``: the initial task (default: Gymnasium's constants). ``scale_range``: the training
+    range as multiples of each default, ``(0.5, 1.5)`` (the table's) unless widened.
 
     ## Vectorized environment
     ``gymnasium.make_vec("metarl/Pendulum-v0", num_envs=n)`` gives :class:`PendulumVectorEnv`.
@@ -346,7 +375,8 @@ class MountainCarContinuousEnv(NumpyTaskEnv):
     | ``gravity``   | U[0.00125, 0.00375]   | [0.000625, 0.005] outside training | 0.0025  | Gymnasium |
 
     ## Arguments
-    ``task``: the initial task (default: Gymnasium's constants).
+    ``task``: the initial task (default: Gymnasium's constants). ``scale_range``: the training
+    range as multiples of each default, ``(0.5, 1.5)`` (the table's) unless widened.
 
     ## Vectorized environment
     ``gymnasium.make_vec("metarl/MountainCarContinuous-v0", num_envs=n)`` gives
