@@ -21,7 +21,8 @@ MEASURED = "meta-trained"
 """The agent a cell measures (the others are its comparisons)."""
 
 REFERENCES = ("pretrained", "oracle")
-"""The comparisons the normalised score is taken between."""
+"""The comparisons the normalised score is taken between, unless a cell names others (result
+files written before cells could name them hold no ``references``)."""
 
 HEADLINE = 1
 """The headline adaptation step: after one adaptation unit (step 0 for an evaluation without
@@ -78,18 +79,24 @@ class CellSummary:
         """Agent -> mean over seeds per step with its bootstrap interval."""
         return {agent: bootstrap(values) for agent, values in self.per_seed(metric).items()}
 
+    @property
+    def references(self) -> tuple[str, str]:
+        """The score's 0 and 1: the cell's ``references`` (default :data:`REFERENCES`)."""
+        zero, one = self.first.get("references", REFERENCES)
+        return zero, one
+
     @cached_property
     def normalised(self) -> dict[str, Interval]:
         """Agent -> normalised score per step, for every agent but the references; empty
         unless the cell evaluated both references."""
         returns = self.per_seed()
-        if not all(name in returns for name in REFERENCES):
+        if not all(name in returns for name in self.references):
             return {}
-        pretrained, oracle = (returns[name] for name in REFERENCES)
+        zero, one = (returns[name] for name in self.references)
         return {
-            agent: normalised_score(values, pretrained, oracle)
+            agent: normalised_score(values, zero, one)
             for agent, values in returns.items()
-            if agent not in REFERENCES
+            if agent not in self.references
         }
 
 
@@ -99,6 +106,7 @@ def _check_alike(records: list[dict[str, Any]]) -> None:
         evaluation = record["evaluation"]
         return (
             record["agent"], record["family"], record["matrix"], evaluation["steps"],
+            tuple(record.get("references", REFERENCES)),
             sorted(evaluation["summary"]), sorted(evaluation["success_summary"]),
         )
 
@@ -108,7 +116,7 @@ def _check_alike(records: list[dict[str, Any]]) -> None:
             raise ResultError(
                 f"the results of cell {record['cell']!r} at budget {record['budget']!r} differ "
                 f"between seeds {records[0]['seed']} and {record['seed']} (agent, family, "
-                "evaluation steps or evaluated agents); rerun the stale seeds"
+                "evaluation steps, score references or evaluated agents); rerun the stale seeds"
             )
 
 

@@ -113,15 +113,16 @@ def _section(summary: CellSummary) -> str:
         + ".",
         interval_table(summary.intervals(), table_digits(summary.per_seed())),
     ]
+    zero, one = summary.references
     if summary.normalised:
         parts += [
-            "Normalised score: (agent - pretrained) / (oracle - pretrained) of the means over "
-            "seeds, the fraction of the pretrained-to-oracle gap closed (0: the pretrained "
-            "agent's level, 1: the oracle's), with its paired bootstrap interval over seeds.",
+            f"Normalised score: (agent - {zero}) / ({one} - {zero}) of the means over "
+            f"seeds, the fraction of the {zero}-to-{one} gap closed (0: the {zero} "
+            f"agent's level, 1: the {one}'s), with its paired bootstrap interval over seeds.",
             interval_table(summary.normalised, 2),
         ]
     else:
-        parts.append("No normalised score: the cell evaluated no pretrained or no oracle agent.")
+        parts.append(f"No normalised score: the cell evaluated no {zero} or no {one} agent.")
     if evaluation["success_summary"]:
         parts += [
             "Success rate, mean over seeds:",

@@ -80,6 +80,7 @@ def result_record(
             "env": family.env, "env_kwargs": family.env_kwargs,
         },
         "matrix": cell.matrix,
+        "references": list(cell.evaluation.references),
         "timings": dict(timings),
         "evaluation": dict(evaluation),
         "provenance": dict(provenance),

@@ -71,6 +71,10 @@ class EvaluationSettings:
     episodes: int | None
     comparisons: tuple[str, ...]
     evaluation_episodes: int | None
+    references: tuple[str, str] = ("pretrained", "oracle")
+    """The comparisons the normalised score is taken between: ``(0, 1)`` of the scale. Named in
+    the suite, both must be among ``comparisons``; the default's cells without them get no
+    score."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ def _evaluation(data: Mapping[str, Any], where: str) -> EvaluationSettings:
 
     data = _keys(
         data, where, ("comparisons",),
-        ("split", "tasks", "steps", "episodes", "evaluation_episodes"),
+        ("split", "tasks", "steps", "episodes", "evaluation_episodes", "references"),
     )
     split = data.get("split", "test")
     if split not in SPLITS:
@@ -213,6 +217,16 @@ def _evaluation(data: Mapping[str, Any], where: str) -> EvaluationSettings:
         raise SuiteError(
             f"{where}.comparisons: unknown agent(s) {unknown}; registered: {registered_agents()}"
         )
+    references = data.get("references", ["pretrained", "oracle"])
+    if "references" in data and (
+        not isinstance(references, list)
+        or len(references) != 2
+        or not all(isinstance(name, str) and name in comparisons for name in references)
+    ):
+        raise SuiteError(
+            f"{where}.references must be two of its comparisons {comparisons} (the score's 0 "
+            f"and 1, e.g. [pretrained, oracle]), got {short_repr(references)}"
+        )
     steps = data.get("steps")
     return EvaluationSettings(
         split=split,
@@ -223,6 +237,7 @@ def _evaluation(data: Mapping[str, Any], where: str) -> EvaluationSettings:
         evaluation_episodes=_optional_int(
             data.get("evaluation_episodes"), f"{where}.evaluation_episodes"
         ),
+        references=(references[0], references[1]),
     )
 
 

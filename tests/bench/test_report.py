@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from metarl.bench.aggregate import summarise
 from metarl.bench.report import MATRIX_END, MATRIX_START
@@ -12,6 +13,7 @@ from metarl.bench.results import ResultError, read_results, result_path, result_
 from metarl.bench.suite import load_suite
 from metarl.cli import main
 from metarl.provenance import provenance, utc_now
+from tests.bench.conftest import TINY_CELL, suite_data
 from tests.bench.test_stats import _naive_interval
 
 MEANS = {  # seed -> agent -> mean return over tasks at steps 0 and 1
@@ -109,6 +111,31 @@ def test_report_writes_the_matrix_between_a_readmes_markers_only(tiny_suite, tmp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "plain.md needs the lines" in err
     assert plain.read_text() == "no markers here\n" and not pages.exists()
+
+
+def test_a_cell_names_the_references_of_its_score(tmp_path):
+    """``evaluation.references: [pretrained, oracle-sac]``: the score is taken between those two
+    (the hand computation at step 1), the result files and the cell page say which, and the
+    plain ``oracle`` counts as one more comparison."""
+    cell = {**TINY_CELL, "evaluation": {"comparisons": ["pretrained", "oracle", "oracle-sac"],
+                                        "references": ["pretrained", "oracle-sac"]}}
+    suite_path = tmp_path / "suite.yaml"
+    suite_path.write_text(yaml.safe_dump(suite_data(tiny=cell)))
+    means = {seed: {**by_agent, "oracle-sac": [0.0, 0.0]} for seed, by_agent in MEANS.items()}
+    write_records(suite_path, tmp_path / "results", means)
+    (summary,) = summarise(read_results(tmp_path / "results"))
+    assert summary.references == ("pretrained", "oracle-sac")
+    assert summary.first["references"] == ["pretrained", "oracle-sac"]
+    assert set(summary.normalised) == {"meta-trained", "oracle"}
+    pretrained = np.mean([m["pretrained"][1] for m in MEANS.values()])
+    expected = (np.mean([m["meta-trained"][1] for m in MEANS.values()]) - pretrained) / (
+        0.0 - pretrained
+    )
+    assert summary.normalised["meta-trained"].value[1] == pytest.approx(expected)
+    assert main(["bench", "report", "--results", str(tmp_path / "results"),
+                 "--pages", str(tmp_path / "pages")]) == 0
+    page = (tmp_path / "pages" / "suite" / "tiny.md").read_text()
+    assert "(agent - pretrained) / (oracle-sac - pretrained)" in page
 
 
 def test_a_cell_without_references_has_no_score_and_reads_so_in_the_matrix(tiny_suite, tmp_path):

@@ -71,6 +71,15 @@ BAD = {
         suite_data(tiny=_cell(evaluation={"comparisons": [], "split": "train"})),
         "split must be one of ['test', 'test-ood']",
     ),
+    "references that are not comparisons": (
+        suite_data(tiny=_cell(evaluation={"comparisons": ["oracle"],
+                                          "references": ["pretrained", "oracle"]})),
+        "references must be two of its comparisons ['oracle']",
+    ),
+    "one reference": (
+        suite_data(tiny=_cell(evaluation={"comparisons": ["oracle"], "references": ["oracle"]})),
+        "references must be two of its comparisons",
+    ),
     "a repeated seed": (suite_data(tiny=_cell(seeds=[1, 1])), "repeats a seed"),
     "a negative seed": (suite_data(tiny=_cell(seeds=[-1])), "seeds"),
     "a missing config": (suite_data(tiny=_cell(config="maml-trpo/nope.yaml")), "does not exist"),
