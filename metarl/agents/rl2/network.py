@@ -68,12 +68,12 @@ class LayerNormGRU(nn.Module):
         input_c = self.input_candidate_norm(self.input_candidate(inputs))
         h = h0.squeeze(0)
         features = []
-        for t in range(inputs.shape[0]):
+        # unbind, not input_z[t]: indexing's backward fills a whole [T, B, H] tensor per step
+        for x_z, x_r, x_c in zip(input_z.unbind(0), input_r.unbind(0), input_c.unbind(0), strict=True):
             state_z, state_r = self.state_gates_norm(self.state_gates(h)).chunk(2, dim=-1)
-            z = torch.sigmoid(input_z[t] + state_z - self.forget_bias)
-            r = torch.sigmoid(input_r[t] + state_r)
-            recurrent_c = self.state_candidate_norm(self.state_candidate(h))
-            candidate = torch.relu(input_c[t] + r * recurrent_c)
+            z = torch.sigmoid(x_z + state_z - self.forget_bias)
+            r = torch.sigmoid(x_r + state_r)
+            candidate = torch.relu(x_c + r * self.state_candidate_norm(self.state_candidate(h)))
             h = (1 - z) * h + z * candidate
             features.append(h)
         return torch.stack(features), h.unsqueeze(0)
