@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from metarl.agents import TRPO, GaussianMLPPolicy, InnerLoop, MetaLearner, ProMP, make_policy
+from metarl.agents import (
+    TRPO,
+    GaussianMLPPolicy,
+    InnerLoop,
+    MetaLearner,
+    ProMP,
+    make_policy,
+    meta_objective,
+)
 from metarl.agents.optimization import (
     flatten_tensors,
     hessian_vector_product,
     per_task_gauss_newton_product,
 )
-from metarl.agents import meta_objective
 from metarl.agents.policies import distribution_tensors, kl_divergence
 from metarl.sampling import EpisodeBatch, MultiTaskSampler, stack_params
 
