@@ -1,5 +1,6 @@
-"""The adaptation-curve plot of a cell page: mean return over seeds per adaptation step, one line
-per agent, with its 95% bootstrap band (dots with error bars for an evaluation without steps)."""
+"""The plots of a cell page: the adaptation curves (mean return over seeds per adaptation step,
+one line per agent, with its 95% bootstrap band; dots with error bars for an evaluation without
+steps) and the training curves (each seed's returns during meta-training against env steps)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from metarl.bench.aggregate import CellSummary
 from metarl.files import atomic_write
 
-__all__ = ["plot_cell"]
+__all__ = ["plot_cell", "plot_training"]
 
 
 def plot_cell(summary: CellSummary, path: str | Path) -> None:
@@ -42,6 +43,33 @@ def plot_cell(summary: CellSummary, path: str | Path) -> None:
         ax.legend()
     ax.set_ylabel("mean episode return")
     ax.set_title(f"{summary.cell}, {summary.budget} budget ({summary.seeds_text})")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))
+    plt.close(fig)
+
+
+def plot_training(summary: CellSummary, path: str | Path) -> None:
+    """Write the training curves of ``summary``'s seeds (their result files' ``training``) to
+    ``path`` as a PNG: one colour per return column, one line per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    curves = [record["training"] for record in summary.records if record.get("training")]
+    columns = [name for name in curves[0] if name != "env_steps"]
+    for index, column in enumerate(columns):
+        for number, curve in enumerate(curves):
+            ax.plot(
+                curve["env_steps"], curve[column], color=f"C{index}", alpha=0.7, linewidth=1,
+                label=column if number == 0 else None,
+            )
+    ax.set_xlabel("env steps of meta-training")
+    ax.set_ylabel("mean return")
+    ax.set_title(f"{summary.cell}, {summary.budget} budget: training ({len(curves)} seeds)")
+    ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))

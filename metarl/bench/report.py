@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 from metarl.bench.aggregate import by_cell, summarise
-from metarl.bench.cell_page import cell_page, plot_name
+from metarl.bench.cell_page import cell_page, plot_name, training_plot_name
 from metarl.bench.matrix_page import matrix_page, matrix_tables
-from metarl.bench.plot import plot_cell
+from metarl.bench.plot import plot_cell, plot_training
 from metarl.bench.results import read_results
 from metarl.files import atomic_write_text
 
@@ -63,6 +63,10 @@ def write_report(
         for summary in group:
             plot_cell(summary, suite / plot_name(summary))
             written.append(suite / plot_name(summary))
+            training = training_plot_name(summary)
+            if training is not None:
+                plot_training(summary, suite / training)
+                written.append(suite / training)
         atomic_write_text(suite / f"{cell}.md", cell_page(group))
         written.append(suite / f"{cell}.md")
     atomic_write_text(Path(pages) / "matrix.md", matrix_page(summaries))

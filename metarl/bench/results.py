@@ -64,9 +64,11 @@ def result_record(
     evaluation: Mapping[str, Any],
     timings: Mapping[str, float],
     provenance: Mapping[str, Any],
+    training: Mapping[str, list[float]] | None = None,
 ) -> dict[str, Any]:
     """The content of a result file: what the cell is, its evaluation summary, how long training
-    and evaluation took (seconds) and the provenance."""
+    and evaluation took (seconds), the provenance and the training curve
+    (:func:`~metarl.bench.training.training_curve`; files written before it hold none)."""
     family = cell.family
     return {
         "format": FORMAT,
@@ -84,6 +86,7 @@ def result_record(
         "timings": dict(timings),
         "evaluation": dict(evaluation),
         "provenance": dict(provenance),
+        "training": dict(training or {}),
     }
 
 

@@ -95,6 +95,7 @@ def _evaluate(job: Job, run: Path) -> EvaluationResult:
 def run_job(job: Job) -> dict[str, Any]:
     """Train (or continue) and evaluate ``job``; its result record
     (:func:`~metarl.bench.results.result_record`), which the caller writes."""
+    from metarl.bench.training import training_curve
     from metarl.runs.folder import RunFolder
     from metarl.runs.metrics import last_value
 
@@ -114,4 +115,5 @@ def run_job(job: Job) -> dict[str, Any]:
             result.provenance["config"], {"train": job.seed, "evaluation": job.seed}, started,
             time.perf_counter() - clock, job.command,
         ),
+        training_curve(RunFolder(run).metrics),
     )

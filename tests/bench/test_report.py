@@ -11,6 +11,7 @@ from metarl.bench.aggregate import summarise
 from metarl.bench.report import MATRIX_END, MATRIX_START
 from metarl.bench.results import ResultError, read_results, result_path, result_record, write_result
 from metarl.bench.suite import load_suite
+from metarl.bench.training import training_curve
 from metarl.cli import main
 from metarl.provenance import provenance, utc_now
 from tests.bench.conftest import TINY_CELL, suite_data
@@ -111,6 +112,31 @@ def test_report_writes_the_matrix_between_a_readmes_markers_only(tiny_suite, tmp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "plain.md needs the lines" in err
     assert plain.read_text() == "no markers here\n" and not pages.exists()
+
+
+def test_a_training_curve_is_thinned_and_plotted_on_the_cell_page(tmp_path, tiny_suite):
+    """``training_curve`` keeps env_steps and the *_return columns of at most MAX_POINTS evenly
+    spaced iterations, the last among them; the report plots each seed's curve beside the page."""
+    metrics = tmp_path / "metrics.csv"
+    lines = ["iteration,env_steps,pre_return,post_return,kl_after"]
+    lines += [f"{i},{100 * i},{-i},{-i / 2},0.01" for i in range(1, 251)]
+    metrics.write_text("\n".join(lines) + "\n")
+    curve = training_curve(metrics, max_points=100)
+    assert set(curve) == {"env_steps", "pre_return", "post_return"}
+    assert len(curve["env_steps"]) == 100
+    assert curve["env_steps"][0] == 100.0 and curve["env_steps"][-1] == 25_000.0
+    assert np.all(np.diff(curve["env_steps"]) > 0)
+    assert curve["pre_return"] == [-s / 100 for s in curve["env_steps"]]
+    write_records(tiny_suite, tmp_path / "results")
+    for path in (tmp_path / "results" / "tiny").glob("*.json"):
+        record = json.loads(path.read_text())
+        write_result(path, {**record, "training": curve})
+    pages = tmp_path / "pages"
+    assert main(["bench", "report", "--results", str(tmp_path / "results"),
+                 "--pages", str(pages)]) == 0
+    assert (pages / "suite" / "tiny-cpu-training.png").stat().st_size > 5_000
+    page = (pages / "suite" / "tiny.md").read_text()
+    assert "![Training curves of tiny, cpu budget](tiny-cpu-training.png)" in page
 
 
 def test_a_cell_names_the_references_of_its_score(tmp_path):

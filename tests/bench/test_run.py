@@ -1,6 +1,7 @@
 """metarl bench run on a tiny cell: the result file and its provenance, the skip of a finished
 seed, and a killed run that continues to the uninterrupted run's result."""
 
+import csv
 import json
 import re
 
@@ -56,6 +57,13 @@ def test_a_result_holds_the_evaluation_and_its_provenance_and_is_not_run_twice(
     assert eval_json["summary"] == evaluation["summary"]
     assert eval_json["provenance"]["seeds"] == {"train": 0, "evaluation": 0}
     assert eval_json["provenance"]["config"] == prov["config"]
+    # the training curve: the run's metrics.csv columns env_steps and *_return, every iteration
+    # (3 <= MAX_POINTS)
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert record["training"] == {
+        name: [float(row[name]) for row in rows]
+        for name in ("env_steps", "pre_return", "post_return")
+    }
 
     written = path.stat().st_mtime_ns
     assert bench_run(tiny_suite, tmp_path) == 0
