@@ -75,14 +75,16 @@ def sac_oracle_returns(
 
 
 class SACOracleAgent(ComparisonAgent):
-    """SAC that sees the task (cached; ``comparison_timesteps`` env steps): no adaptation."""
+    """SAC that sees the task (cached; ``sac_timesteps`` env steps, else
+    ``comparison_timesteps``): no adaptation."""
 
     def episodes_per_unit(self, setting: AdaptationSetting) -> int:
         return 0
 
     def adaptation_curves(self, setting: AdaptationSetting) -> AdaptationCurves:
         c = self.context
-        model = train_sac_oracle(c.env, c.env_kwargs, c.timesteps, setting.seed, c.cache_dir,
+        timesteps = c.timesteps if c.sac_timesteps is None else c.sac_timesteps
+        model = train_sac_oracle(c.env, c.env_kwargs, timesteps, setting.seed, c.cache_dir,
                                  device=c.device)
         returns = sac_oracle_returns(
             model, c.env, c.env_kwargs, setting.tasks, setting.steps, setting.episodes,

@@ -53,3 +53,5 @@ class AgentContext:
     """Where trained comparison agents are cached."""
     device: str = "cpu"
     """Where agents trained for the comparison train and act: ``auto``, ``cpu`` or ``cuda``."""
+    sac_timesteps: int | None = None
+    """Training budget of SAC-trained comparisons; ``None``: :attr:`timesteps`."""

@@ -159,6 +159,9 @@ class TrainConfig:
     """Adaptation steps in the evaluation (returns after 0..eval_steps)."""
     comparison_timesteps: int = 100_000
     """Env steps of each SB3-trained comparison agent (pretrained, oracle, scratch) in the evaluation."""
+    sac_timesteps: int | None = None
+    """Env steps of the SAC-trained comparison (``oracle-sac``), which needs far fewer than PPO's
+    and costs more per step; none: ``comparison_timesteps``."""
     sampler: SamplerKind = "local"
     """Episode sampler: ``local`` (vector envs in this process) or ``ray`` (Ray actors; the same
     episodes for the same seed; needs ``pip install 'metarl[ray]'``)."""
@@ -179,6 +182,10 @@ class TrainConfig:
         for name in positive_ints:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {short_repr(getattr(self, name))}")
+        if self.sac_timesteps is not None and self.sac_timesteps < 1:
+            raise ConfigError(
+                f"sac_timesteps must be >= 1 or null, got {short_repr(self.sac_timesteps)}"
+            )
         if self.eval_steps < 0:
             raise ConfigError(f"eval_steps must be >= 0, got {short_repr(self.eval_steps)}")
         for name, maximum in STEP_BOUNDS.items():

@@ -114,6 +114,7 @@ def evaluate_run(
             timesteps=config.comparison_timesteps,
             cache_dir=output_folders(run_dir, split)[1],
             device=device,
+            sac_timesteps=config.sac_timesteps,
         )
         agents = {"meta-trained": learner.graded_agent()}
         agents.update((name, factory(context)) for name, factory in factories.items())

@@ -29,3 +29,37 @@ def test_sac_oracle_refuses_discrete_actions_and_reserved_kwargs(tmp_path):
         train_sac_oracle("metarl/Bandit-v0", None, 100, 0, tmp_path)
     with pytest.raises(ValueError, match=r"sac_kwargs must not set \['seed'\]"):
         train_sac_oracle("metarl/Navigation2D-v0", None, 100, 0, tmp_path, sac_kwargs={"seed": 1})
+
+
+@pytest.mark.parametrize(("sac_timesteps", "trained_for"), [(None, 5000), (300, 300)])
+def test_the_sac_comparison_trains_for_sac_timesteps_if_set(
+    monkeypatch, tmp_path, sac_timesteps, trained_for
+):
+    """``sac_timesteps`` (config key) sets the SAC comparison's budget; unset, it trains for
+    ``comparison_timesteps`` as the PPO comparisons do."""
+    from metarl.comparisons import sac_oracle
+    from metarl.evaluation import AgentContext
+    from metarl.evaluation.protocol import AdaptationSetting
+
+    budgets = []
+
+    def fake_train(env, env_kwargs, timesteps, seed, cache_dir, device="cpu"):
+        budgets.append(timesteps)
+        return None
+
+    monkeypatch.setattr(sac_oracle, "train_sac_oracle", fake_train)
+    monkeypatch.setattr(sac_oracle, "sac_oracle_returns", lambda *args: np.zeros((1, 1)))
+    context = AgentContext(
+        "metarl/Navigation2D-v0", {}, (8,), "tanh", {}, 5000, tmp_path, sac_timesteps=sac_timesteps
+    )
+    setting = AdaptationSetting([], 0, 1, 0, None)
+    sac_oracle.SACOracleAgent(context).adaptation_curves(setting)
+    assert budgets == [trained_for]
+
+
+def test_sac_timesteps_is_checked_in_the_config():
+    from metarl.runs.config import ConfigError, TrainConfig
+
+    assert TrainConfig(sac_timesteps=20_000).sac_timesteps == 20_000
+    with pytest.raises(ConfigError, match="sac_timesteps must be >= 1 or null, got 0"):
+        TrainConfig(sac_timesteps=0)
