@@ -310,12 +310,21 @@ def test_options_are_checked():
         TrainConfig(env=BANDIT, agent="rl2", agent_options={"hidden_size": "big"})
 
 
-def test_train_resume_identically_and_evaluate(tmp_path, monkeypatch):
+REFERENCE_DESIGN = {  # pytorch_rl2's choices (configs/rl2/tabular-mdp-reference.yaml)
+    "cell": "ln_gru", "separate_value_network": True, "weight_decay": 0.01,
+    "standardize_advantages": False,
+}
+
+
+@pytest.mark.parametrize("design", [{}, REFERENCE_DESIGN], ids=["default", "reference"])
+def test_train_resume_identically_and_evaluate(tmp_path, monkeypatch, design):
     from metarl.runs.evaluate import evaluate_run
 
     config = TrainConfig(
         env=MDP, env_kwargs={"max_episode_steps": 4}, agent="rl2",
-        agent_options={"hidden_size": 8, "episodes_per_trial": 2, "bptt_steps": 3, "epochs": 2},
+        agent_options={
+            "hidden_size": 8, "episodes_per_trial": 2, "bptt_steps": 3, "epochs": 2, **design
+        },
         iterations=4, meta_batch_size=3, checkpoint_every=2, eval_tasks=3, eval_steps=1,
         episodes_per_task=2,
     )
