@@ -754,40 +754,42 @@ def bench_ray_scaling(rounds: int) -> dict[str, Any]:
     return result
 
 def sections(quick: bool) -> dict[str, Callable[[], dict[str, Any] | None]]:
-    """Every section by its key in the JSON output; those whose extra is missing return None."""
+    """Every section by its key in the JSON output; a section whose extra (``mujoco``,
+    ``metaworld``) is not installed returns None."""
     seconds = 0.3 if quick else 1.5
-    found = {
-        "env_steps_per_second": partial(bench_env_steps, seconds),
-        "maml_trpo_navigation2d_seconds_per_iteration": partial(
-            bench_maml_trpo, 2 if quick else 5
+    found: dict[str, tuple[Callable[[], dict[str, Any]], str | None]] = {
+        "env_steps_per_second": (partial(bench_env_steps, seconds), None),
+        "maml_trpo_navigation2d_seconds_per_iteration": (
+            partial(bench_maml_trpo, 2 if quick else 5), None
         ),
-        "maml_trpo_navigation2d_curvature_4_tasks_seconds_per_iteration": partial(
-            bench_maml_trpo, 2 if quick else 5, curvature_tasks=4
+        "maml_trpo_navigation2d_curvature_4_tasks_seconds_per_iteration": (
+            partial(bench_maml_trpo, 2 if quick else 5, curvature_tasks=4), None
         ),
-        "rl2_training_env_steps_per_second": partial(bench_rl2, 2.0 if quick else 10.0),
-        "pearl": partial(bench_pearl, 2 * seconds),
-        "mujoco_env_steps_per_second": partial(bench_mujoco, seconds),
-        "metaworld_ml1_reach_env_steps_per_second": partial(bench_metaworld, seconds),
-        "maml_trpo_halfcheetah_vel_ray_seconds_per_iteration": partial(
-            bench_ray_scaling, 1 if quick else 4
+        "rl2_training_env_steps_per_second": (partial(bench_rl2, 2.0 if quick else 10.0), None),
+        "pearl": (partial(bench_pearl, 2 * seconds), None),
+        "mujoco_env_steps_per_second": (partial(bench_mujoco, seconds), "mujoco"),
+        "metaworld_ml1_reach_env_steps_per_second": (
+            partial(bench_metaworld, seconds), "metaworld"
+        ),
+        "maml_trpo_halfcheetah_vel_ray_seconds_per_iteration": (
+            partial(bench_ray_scaling, 1 if quick else 4), "mujoco"
         ),
     }
     for name, (config, raw) in PAPER_ITERATIONS.items():
         # --quick: the paper's per-task sampling and network on a quarter of its tasks
         overrides = ("meta_batch_size=10",) if quick else ()
-        found[f"{name}_paper_seconds_per_iteration"] = partial(
-            bench_paper_iteration, config, raw, 1 if quick else 2, overrides
+        found[f"{name}_paper_seconds_per_iteration"] = (
+            partial(bench_paper_iteration, config, raw, 1 if quick else 2, overrides),
+            "mujoco" if raw else "metaworld",
         )
-    needs = {"mujoco": metarl.envs.mujoco_available, "metaworld": metarl.envs.metaworld_available}
-    for name in list(found):
-        extra = "metaworld" if "metaworld" in name else "mujoco" if _needs_mujoco(name) else None
-        if extra is not None and not needs[extra]():
-            found[name] = lambda: None
-    return found
-
-
-def _needs_mujoco(name: str) -> bool:
-    return any(word in name for word in ("mujoco", "halfcheetah"))
+    installed = {
+        "mujoco": metarl.envs.mujoco_available(),
+        "metaworld": metarl.envs.metaworld_available(),
+    }
+    return {
+        name: run if extra is None or installed[extra] else lambda: None
+        for name, (run, extra) in found.items()
+    }
 
 
 def main() -> None:
