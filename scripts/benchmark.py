@@ -501,8 +501,8 @@ def _physics_seconds_in_one_process(env_id: str, steps: int, horizon: int, raw: 
     env.reset(seed=0)
     space = env.action_space
     actions = np.random.default_rng(0).uniform(space.low, space.high, (horizon, *space.shape))
-    model, data = env.model, env.data
-    frame_skip = getattr(env, "frame_skip", 1)
+    if raw:
+        model, data, frame_skip = env.model, env.data, env.frame_skip
     start = time.perf_counter()
     for i in range(steps):
         if raw:
