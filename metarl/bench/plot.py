@@ -5,6 +5,7 @@ steps) and the training curves (each seed's returns during meta-training against
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,17 +15,32 @@ from metarl.files import atomic_write
 __all__ = ["plot_cell", "plot_training"]
 
 
-def plot_cell(summary: CellSummary, path: str | Path) -> None:
-    """Write the plot of ``summary`` to ``path`` as a PNG (atomically; no timestamp or version in
-    its metadata, so the same results give the same file)."""
+def _figure() -> tuple[Any, Any]:
+    """A 600x400 figure and its axes (matplotlib without a display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(6, 4), dpi=100)
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    """Write ``fig`` to ``path`` as a PNG, atomically, with no timestamp or version in its
+    metadata (the same results give the same file), and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))
+    plt.close(fig)
+
+
+def plot_cell(summary: CellSummary, path: str | Path) -> None:
+    """Write the plot of ``summary`` to ``path`` as a PNG (atomically; no timestamp or version in
+    its metadata, so the same results give the same file)."""
     intervals = summary.intervals()
     steps = np.arange(summary.steps + 1)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = _figure()
     for index, (agent, interval) in enumerate(intervals.items()):
         # an undefined interval (one seed) is drawn as none
         low = np.where(np.isnan(interval.low), interval.value, interval.low)
@@ -44,20 +60,13 @@ def plot_cell(summary: CellSummary, path: str | Path) -> None:
     ax.set_ylabel("mean episode return")
     ax.set_title(f"{summary.cell}, {summary.budget} budget ({summary.seeds_text})")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_training(summary: CellSummary, path: str | Path) -> None:
     """Write the training curves of ``summary``'s seeds (their result files' ``training``) to
     ``path`` as a PNG: one colour per return column, one line per seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = _figure()
     curves = [record["training"] for record in summary.records if record.get("training")]
     columns = [name for name in curves[0] if name != "env_steps"]
     for index, column in enumerate(columns):
@@ -71,6 +80,4 @@ def plot_training(summary: CellSummary, path: str | Path) -> None:
     ax.set_title(f"{summary.cell}, {summary.budget} budget: training ({len(curves)} seeds)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda file: fig.savefig(file, format="png", metadata={"Software": None}))
-    plt.close(fig)
+    _save(fig, path)

@@ -71,7 +71,7 @@ def write_report(
         written.append(suite / f"{cell}.md")
     atomic_write_text(Path(pages) / "matrix.md", matrix_page(summaries))
     written.append(Path(pages) / "matrix.md")
-    if readme is not None and embedded is not None:
+    if readme is not None:
         if embedded != text:
             atomic_write_text(readme, embedded)
         written.append(readme)
