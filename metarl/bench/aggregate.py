@@ -13,16 +13,13 @@ import numpy as np
 
 from metarl.bench.results import ResultError
 from metarl.bench.stats import Interval, bootstrap, normalised_score
-from metarl.bench.suite import BUDGETS
+from metarl.bench.suite import BUDGETS, REFERENCES
 
 __all__ = ["HEADLINE", "MEASURED", "CellSummary", "by_cell", "summarise"]
 
 MEASURED = "meta-trained"
 """The agent a cell measures (the others are its comparisons)."""
 
-REFERENCES = ("pretrained", "oracle")
-"""The comparisons the normalised score is taken between, unless a cell names others (result
-files written before cells could name them hold no ``references``)."""
 
 HEADLINE = 1
 """The headline adaptation step: after one adaptation unit (step 0 for an evaluation without

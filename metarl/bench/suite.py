@@ -24,6 +24,7 @@ from metarl.validation import require_int, require_seed, short_repr
 
 __all__ = [
     "BUDGETS",
+    "REFERENCES",
     "Cell",
     "EvaluationSettings",
     "Family",
@@ -61,6 +62,11 @@ class Family:
     env_kwargs: dict[str, Any]
 
 
+REFERENCES = ("pretrained", "oracle")
+"""The comparisons a cell's normalised score is taken between unless it names others (result
+files written before cells could name them hold none: these)."""
+
+
 @dataclass(frozen=True)
 class EvaluationSettings:
     """Arguments of :func:`metarl.runs.evaluate.evaluate_run`; ``None``: the config's value."""
@@ -71,7 +77,7 @@ class EvaluationSettings:
     episodes: int | None
     comparisons: tuple[str, ...]
     evaluation_episodes: int | None
-    references: tuple[str, str] = ("pretrained", "oracle")
+    references: tuple[str, str] = REFERENCES
     """The comparisons the normalised score is taken between: ``(0, 1)`` of the scale. Named in
     the suite, both must be among ``comparisons``; the default's cells without them get no
     score."""
@@ -217,7 +223,7 @@ def _evaluation(data: Mapping[str, Any], where: str) -> EvaluationSettings:
         raise SuiteError(
             f"{where}.comparisons: unknown agent(s) {unknown}; registered: {registered_agents()}"
         )
-    references = data.get("references", ["pretrained", "oracle"])
+    references = data.get("references", list(REFERENCES))
     if "references" in data and (
         not isinstance(references, list)
         or len(references) != 2
