@@ -379,21 +379,9 @@ def bench_mujoco(
     ceiling and metarl's vector env are measured in alternating rounds and compared round by
     round (medians reported).
     """
-    import mujoco
-
     # The ceiling runs the vector envs' workload: 200-step episodes from Gymnasium's reset with
     # random actions (a cheetah that has fallen over steps faster than one that runs).
-    env = gym.make("HalfCheetah-v5").unwrapped
-    env.reset(seed=0)
-    model, data = env.model, env.data
-    actions = np.random.default_rng(0).uniform(-1.0, 1.0, (MUJOCO_HORIZON, model.nu))
-
-    def raw_step(i: int) -> int:
-        data.ctrl[:] = actions[i % MUJOCO_HORIZON]
-        mujoco.mj_step(model, data, nstep=env.frame_skip)
-        if i % MUJOCO_HORIZON == MUJOCO_HORIZON - 1:
-            env.reset()
-        return 1
+    raw_step = physics_step("HalfCheetah-v5", MUJOCO_HORIZON, raw=True)
 
     envs = gym.make_vec("metarl/HalfCheetahVel-v0", num_envs=num_envs, num_workers=num_workers)
     tasks = envs.unwrapped.task_distribution.split("train").sample(num_envs, seed=0)
@@ -492,29 +480,44 @@ def bench_metaworld(min_seconds: float, num_envs: int = 25, num_workers: int = 2
     return result
 
 
-def _physics_seconds_in_one_process(env_id: str, steps: int, horizon: int, raw: bool) -> float:
-    """Seconds one process takes for ``steps`` env steps of ``env_id`` with random actions and a
-    reset every ``horizon`` steps: raw ``mujoco.mj_step`` calls (``raw``) or the env's own step."""
+def physics_step(env_id: str, horizon: int, raw: bool) -> Callable[[int], int]:
+    """``step(i)``: env step ``i`` of ``env_id`` (one env, made and reset with seed 0) with seeded
+    random actions and a reset after every ``horizon`` steps, as raw ``mujoco.mj_step`` calls
+    (``raw``) or the env's own step; returns 1 (the steps it made, for :func:`_rate`)."""
     import mujoco
 
     env = gym.make(env_id).unwrapped
     env.reset(seed=0)
     space = env.action_space
     actions = np.random.default_rng(0).uniform(space.low, space.high, (horizon, *space.shape))
+
     if raw:
         model, data, frame_skip = env.model, env.data, env.frame_skip
-    start = time.perf_counter()
-    for i in range(steps):
-        if raw:
+
+        def act(i: int) -> None:
             data.ctrl[:] = actions[i % horizon]
             mujoco.mj_step(model, data, nstep=frame_skip)
-        else:
+    else:
+
+        def act(i: int) -> None:
             env.step(actions[i % horizon].astype(space.dtype))
+
+    def step(i: int) -> int:
+        act(i)
         if i % horizon == horizon - 1:
             env.reset()
-    seconds = time.perf_counter() - start
-    env.close()
-    return seconds
+        return 1
+
+    return step
+
+
+def _physics_seconds_in_one_process(env_id: str, steps: int, horizon: int, raw: bool) -> float:
+    """Seconds one process takes for ``steps`` steps of :func:`physics_step`."""
+    step = physics_step(env_id, horizon, raw)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return time.perf_counter() - start
 
 
 def physics_seconds(env_id: str, steps: int, processes: int, horizon: int, raw: bool) -> float:
